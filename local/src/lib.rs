@@ -1,0 +1,15 @@
+//! The local stack: every function's router behind one listener, and the AWS resources that
+//! `template.yaml` declares, created in moto from that same definition.
+
+pub mod bootstrap;
+
+use axum::Router;
+use shared::AppState;
+
+/// Every HTTP function's routes, as API Gateway would route them in AWS.
+pub fn app(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(auth::router(state.clone()))
+        .merge(health::router(state.clone()));
+    shared::http::service(routes, &state.config)
+}

@@ -1,0 +1,36 @@
+//! `make dev`: creates the AWS resources in moto, then serves the whole API on PORT.
+
+use std::net::SocketAddr;
+
+use shared::aws::{self, Clients};
+use shared::{AppState, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), local::bootstrap::BoxError> {
+    shared::telemetry::init();
+    let config = Config::from_env().map_err(|err| format!("configuration: {err}"))?;
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+
+    let sdk = aws::load_sdk_config().await;
+    local::bootstrap::ensure_resources(
+        &Clients::new(&sdk, &config),
+        &config,
+        &local::bootstrap::template_path(),
+    )
+    .await?;
+    tracing::info!(table = %config.table_name, bucket = %config.media_bucket, "resources ready");
+
+    let app = local::app(AppState::new(config).await);
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    println!("API listening on http://{address}/api");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

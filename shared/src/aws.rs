@@ -1,0 +1,45 @@
+//! AWS SDK clients, built once per cold start. `AWS_ENDPOINT_URL` (honoured by aws-config)
+//! points them at moto locally; nothing else knows the difference.
+
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::config::Config;
+use crate::metrics::DdbCallCounter;
+
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub ses: aws_sdk_ses::Client,
+}
+
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(8))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig, config: &Config) -> Self {
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .interceptor(DdbCallCounter)
+            .build();
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(config.s3_force_path_style)
+            .build();
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            ses: aws_sdk_ses::Client::new(sdk),
+        }
+    }
+}

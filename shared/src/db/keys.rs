@@ -1,0 +1,107 @@
+//! Every key of the single table is built here and nowhere else.
+//! The table: `PK`/`SK`, overloaded `GSI1PK`/`GSI1SK`, TTL attribute `ttl`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const TTL: &str = "ttl";
+
+/// The primary key of one item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+
+    /// A key no item uses, read by health checks.
+    pub fn health() -> Self {
+        Self::new("HEALTH", "HEALTH")
+    }
+
+    pub fn to_item(&self) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (PK.to_string(), AttributeValue::S(self.pk.clone())),
+            (SK.to_string(), AttributeValue::S(self.sk.clone())),
+        ])
+    }
+}
+
+pub fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// The user's profile: credentials, counters, token version.
+pub fn user(user_id: &str) -> Key {
+    Key::new(user_pk(user_id), "PROFILE")
+}
+
+/// Claims a username for one user; its existence is what makes usernames unique.
+pub fn username_claim(username: &str) -> Key {
+    Key::new(format!("USERNAME#{username}"), "USERNAME")
+}
+
+/// Claims an email address for one user.
+pub fn email_claim(email: &str) -> Key {
+    Key::new(format!("EMAIL#{email}"), "EMAIL")
+}
+
+pub const SESSION_PREFIX: &str = "SESSION#";
+
+/// One refresh-token family (a signed-in device).
+pub fn session(user_id: &str, session_id: &str) -> Key {
+    Key::new(user_pk(user_id), format!("{SESSION_PREFIX}{session_id}"))
+}
+
+/// What an emailed single-use secret is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailPurpose {
+    Verify,
+    Reset,
+}
+
+impl EmailPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verify => "verify",
+            Self::Reset => "reset",
+        }
+    }
+}
+
+/// The one live emailed secret per user and purpose; issuing a new one replaces the old.
+pub fn email_token(user_id: &str, purpose: EmailPurpose) -> Key {
+    Key::new(user_pk(user_id), format!("TOKEN#{}", purpose.as_str()))
+}
+
+/// Failed-login window per identifier (email or username).
+pub fn login_failures(identifier: &str) -> Key {
+    Key::new(format!("LOGINFAIL#{identifier}"), "LOGINFAIL")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stable() {
+        assert_eq!(user("01H").pk, "USER#01H");
+        assert_eq!(user("01H").sk, "PROFILE");
+        assert_eq!(session("u", "s").sk, "SESSION#s");
+        assert_eq!(email_token("u", EmailPurpose::Reset).sk, "TOKEN#reset");
+        assert_eq!(username_claim("bob").pk, "USERNAME#bob");
+    }
+}

@@ -1,0 +1,276 @@
+//! User profiles and the unique username/email claims.
+
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+
+use super::keys::{self, Key};
+use super::{cancellation_reasons, is_condition_failed, n, s, Db, Item};
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    User,
+    Admin,
+    Root,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Active,
+    Disabled,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRecord {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub password_hash: String,
+    #[serde(default)]
+    pub is_verified: bool,
+    #[serde(default)]
+    pub role: Role,
+    #[serde(default)]
+    pub status: Status,
+    /// Bumped to revoke every access and refresh token issued before.
+    #[serde(default)]
+    pub token_version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    #[serde(default)]
+    pub is_private: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_picture_key: Option<String>,
+    #[serde(default)]
+    pub followers_count: i64,
+    #[serde(default)]
+    pub following_count: i64,
+    #[serde(default)]
+    pub posts_count: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl UserRecord {
+    pub fn is_active(&self) -> bool {
+        self.status == Status::Active
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RegisterConflict {
+    Username,
+    Email,
+}
+
+fn claim_item(key: &Key, user_id: &str) -> Item {
+    let mut item = key.to_item();
+    item.insert("userId".into(), s(user_id));
+    item
+}
+
+fn put_if_absent(table: &str, item: Item) -> ApiResult<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl Db {
+    /// Creates the profile and claims its username and email in one transaction, together with
+    /// any `extra` writes (the verification token): concurrent sign-ups cannot share a name.
+    pub async fn create_user(
+        &self,
+        user: &UserRecord,
+        extra: Vec<TransactWriteItem>,
+    ) -> ApiResult<Result<(), RegisterConflict>> {
+        let mut profile: Item = serde_dynamo::to_item(user)?;
+        profile.extend(keys::user(&user.id).to_item());
+        let mut writes = vec![
+            put_if_absent(&self.table, profile)?,
+            put_if_absent(
+                &self.table,
+                claim_item(&keys::username_claim(&user.username), &user.id),
+            )?,
+            put_if_absent(
+                &self.table,
+                claim_item(&keys::email_claim(&user.email), &user.id),
+            )?,
+        ];
+        writes.extend(extra);
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Ok(())),
+            Err(err) => match cancellation_reasons(&err) {
+                Some(reasons)
+                    if reasons
+                        .get(1)
+                        .is_some_and(|r| r == "ConditionalCheckFailed") =>
+                {
+                    Ok(Err(RegisterConflict::Username))
+                }
+                Some(reasons)
+                    if reasons
+                        .get(2)
+                        .is_some_and(|r| r == "ConditionalCheckFailed") =>
+                {
+                    Ok(Err(RegisterConflict::Email))
+                }
+                _ => Err(err.into()),
+            },
+        }
+    }
+
+    /// A strongly consistent read: token versions must be seen the moment they change.
+    pub async fn get_user(&self, user_id: &str) -> ApiResult<Option<UserRecord>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::user(user_id).to_item()))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(match out.item {
+            Some(item) => Some(serde_dynamo::from_item(item)?),
+            None => None,
+        })
+    }
+
+    /// Resolves a username or email claim to the user id that holds it.
+    pub async fn claimed_user_id(&self, claim: &Key) -> ApiResult<Option<String>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(claim.to_item()))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(out
+            .item
+            .and_then(|item| item.get("userId")?.as_s().ok().cloned()))
+    }
+
+    pub async fn find_user_by_claim(&self, claim: &Key) -> ApiResult<Option<UserRecord>> {
+        match self.claimed_user_id(claim).await? {
+            Some(id) => self.get_user(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Revokes every token of the user issued so far; returns the new version.
+    pub async fn bump_token_version(&self, user_id: &str) -> ApiResult<u64> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::user(user_id).to_item()))
+            .update_expression("ADD tokenVersion :one SET updatedAt = :now")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", s(crate::time::now_rfc3339()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|err| {
+                if is_condition_failed(&err) {
+                    ApiError::not_found("User not found")
+                } else {
+                    err.into()
+                }
+            })?;
+        out.attributes
+            .as_ref()
+            .and_then(|a| a.get("tokenVersion"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| ApiError::internal("tokenVersion missing after update"))
+    }
+
+    /// The update that replaces a password and revokes every earlier token, for use inside a
+    /// transaction. `expected_version` guards against a concurrent revocation.
+    pub fn password_update(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        expected_version: Option<u64>,
+        mark_verified: bool,
+    ) -> ApiResult<TransactWriteItem> {
+        let mut expression =
+            "SET passwordHash = :hash, updatedAt = :now ADD tokenVersion :one".to_string();
+        if mark_verified {
+            expression = expression.replace("SET ", "SET isVerified = :true, ");
+        }
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::user(user_id).to_item()))
+            .update_expression(expression)
+            .expression_attribute_values(":hash", s(password_hash))
+            .expression_attribute_values(":now", s(crate::time::now_rfc3339()))
+            .expression_attribute_values(":one", n(1));
+        if mark_verified {
+            update = update.expression_attribute_values(
+                ":true",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+            );
+        }
+        update = match expected_version {
+            Some(version) => update
+                .condition_expression("tokenVersion = :tv")
+                .expression_attribute_values(":tv", n(version)),
+            None => update.condition_expression("attribute_exists(PK)"),
+        };
+        Ok(TransactWriteItem::builder().update(update.build()?).build())
+    }
+
+    /// Marks the email verified, for use inside a transaction.
+    pub fn verified_update(&self, user_id: &str) -> ApiResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::user(user_id).to_item()))
+            .update_expression("SET isVerified = :true, updatedAt = :now")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(
+                ":true",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+            )
+            .expression_attribute_values(":now", s(crate::time::now_rfc3339()))
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Runs writes that must succeed or fail together; a failed condition comes back as `Ok(false)`.
+    pub async fn transact(&self, writes: Vec<TransactWriteItem>) -> ApiResult<bool> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) => match cancellation_reasons(&err) {
+                Some(reasons) if reasons.iter().any(|r| r == "ConditionalCheckFailed") => Ok(false),
+                _ => Err(err.into()),
+            },
+        }
+    }
+}

@@ -1,0 +1,42 @@
+use std::sync::Arc;
+
+use crate::auth::tokens::TokenKeys;
+use crate::aws::{self, Clients};
+use crate::config::Config;
+use crate::db::Db;
+use crate::mail::Mailer;
+use crate::media::Media;
+
+/// Everything a request needs, built once per process and cloned cheaply into handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub mailer: Mailer,
+    pub media: Media,
+    pub tokens: TokenKeys,
+}
+
+impl AppState {
+    /// Start-up for a Lambda: configuration from the environment, or a panic that names what is missing.
+    pub async fn from_env() -> Self {
+        let config = match Config::from_env() {
+            Ok(config) => config,
+            Err(err) => panic!("configuration: {err}"),
+        };
+        Self::new(config).await
+    }
+
+    pub async fn new(config: Config) -> Self {
+        let sdk = aws::load_sdk_config().await;
+        let clients = Clients::new(&sdk, &config);
+        let config = Arc::new(config);
+        Self {
+            db: Db::new(clients.dynamodb, config.table_name.clone()),
+            mailer: Mailer::new(clients.ses, &config),
+            media: Media::new(clients.s3, &config),
+            tokens: TokenKeys::new(&config),
+            config,
+        }
+    }
+}
