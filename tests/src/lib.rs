@@ -1,0 +1,325 @@
+//! Helpers for the black-box suite: `spawn_app` starts the real router on a free port against
+//! moto, and typed helpers speak to it over real HTTP.
+
+pub mod lambda;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use shared::{AppState, Config};
+use tokio::sync::OnceCell;
+
+pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+pub const PASSWORD: &str = "Sup3r-secret!";
+
+/// moto's address; `make test` starts moto and exports it.
+pub fn moto_url() -> String {
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) => url,
+        Err(_) => {
+            panic!("AWS_ENDPOINT_URL is not set: run the suite with `make test`, which starts moto")
+        }
+    }
+}
+
+/// The configuration every test app gets; one table and bucket per test run.
+pub fn test_env() -> HashMap<String, String> {
+    [
+        ("TABLE_NAME", "insta-test"),
+        ("MEDIA_BUCKET", "insta-test-media"),
+        ("JWT_SECRET", TEST_JWT_SECRET),
+        ("MAIL_FROM", "no-reply@insta.test"),
+        ("APP_BASE_URL", "http://app.test"),
+        ("DEBUG_HEADERS", "1"),
+        ("S3_FORCE_PATH_STYLE", "1"),
+        ("LOGIN_MAX_FAILURES", "5"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+pub fn test_config() -> Config {
+    match Config::from_map(&test_env()) {
+        Ok(config) => config,
+        Err(err) => panic!("test configuration: {err}"),
+    }
+}
+
+static RESOURCES: OnceCell<()> = OnceCell::const_new();
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+}
+
+/// Starts the whole API (every function's router, as `make dev` serves it) on a random port.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_config()).await
+}
+
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    let state = AppState::new(config).await;
+    RESOURCES
+        .get_or_init(|| async {
+            let sdk = shared::aws::load_sdk_config().await;
+            let clients = shared::aws::Clients::new(&sdk, &state.config);
+            if let Err(err) = local::bootstrap::ensure_resources(
+                &clients,
+                &state.config,
+                &local::bootstrap::template_path(),
+            )
+            .await
+            {
+                panic!("creating test resources in moto: {err}");
+            }
+        })
+        .await;
+    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        Ok(listener) => listener,
+        Err(err) => panic!("binding a test port: {err}"),
+    };
+    let address = match listener.local_addr() {
+        Ok(addr) => format!("http://{addr}"),
+        Err(err) => panic!("test port: {err}"),
+    };
+    let app = local::app(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default(),
+        state,
+    }
+}
+
+/// A response with its JSON body parsed.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+
+    /// DynamoDB operations the request made (the `x-ddb-calls` header).
+    pub fn ddb_calls(&self) -> u32 {
+        self.headers
+            .get("x-ddb-calls")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(u32::MAX)
+    }
+
+    /// Asserts the status and the envelope's `success` flag together.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.body["success"],
+            json!(status < 400),
+            "envelope: {}",
+            self.body
+        );
+        self
+    }
+}
+
+/// A user the test created, with whatever tokens it holds.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}_{}", ulid::Ulid::new().to_string().to_lowercase())
+        .chars()
+        .take(30)
+        .collect()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => panic!("request failed: {err}"),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn register(&self, username: &str, email: &str, password: &str) -> TestResponse {
+        self.post(
+            "/api/auth/register",
+            None,
+            json!({
+                "email": email,
+                "username": username,
+                "password": password,
+                "confirmPassword": password,
+                "fullName": "Test User",
+            }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, identifier: &str, password: &str) -> TestResponse {
+        let field = if identifier.contains('@') {
+            "email"
+        } else {
+            "username"
+        };
+        self.post(
+            "/api/auth/login",
+            None,
+            json!({ field: identifier, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers a fresh user and signs it in.
+    pub async fn signed_in_user(&self) -> TestUser {
+        let username = unique_name("user");
+        let email = format!("{username}@example.com");
+        let registered = self.register(&username, &email, PASSWORD).await;
+        registered.expect(201);
+        let login = self.login(&email, PASSWORD).await;
+        login.expect(200);
+        TestUser {
+            id: registered.data()["user"]["_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            username,
+            email,
+            password: PASSWORD.to_string(),
+            access_token: login.data()["accessToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            refresh_token: login.data()["refreshToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
+    /// Messages SES (moto) accepted for `to`, oldest first.
+    pub async fn mail_to(&self, to: &str) -> Vec<Mail> {
+        let data: Value = match self
+            .client
+            .get(format!("{}/moto-api/data.json", moto_url()))
+            .send()
+            .await
+        {
+            Ok(response) => response.json().await.unwrap_or_default(),
+            Err(err) => panic!("reading moto's mail: {err}"),
+        };
+        data["ses"]["Message"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| {
+                m["destinations"]["ToAddresses"]
+                    .as_array()
+                    .is_some_and(|to_list| to_list.iter().any(|a| a == to))
+            })
+            .map(|m| Mail {
+                subject: m["subject"].as_str().unwrap_or_default().to_string(),
+                body: m["body"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect()
+    }
+
+    /// The latest mail to `to` whose subject contains `subject`.
+    pub async fn last_mail(&self, to: &str, subject: &str) -> Mail {
+        for _ in 0..20 {
+            if let Some(mail) = self
+                .mail_to(to)
+                .await
+                .into_iter()
+                .rev()
+                .find(|m| m.subject.contains(subject))
+            {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail with subject {subject:?} to {to}");
+    }
+}
+
+pub struct Mail {
+    pub subject: String,
+    pub body: String,
+}
+
+impl Mail {
+    /// The value on the line `"<label>: value"`.
+    pub fn field(&self, label: &str) -> String {
+        self.body
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{label}: ")))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("mail has no {label:?} line: {}", self.body))
+    }
+}

@@ -1,0 +1,7 @@
+//! The black-box suite: one binary, real HTTP against the local stack, moto behind it.
+
+mod auth;
+mod health;
+mod lambda_events;
+mod template;
+mod tokens;

@@ -1,0 +1,140 @@
+//! The SAM template is the one definition of the AWS resources: the local table is created from
+//! it, the code's index names must exist in it, and every function has a Lambda in it.
+
+use api_tests::spawn_app;
+use local::bootstrap::{table_definition, template_path};
+use shared::db::keys;
+
+fn template() -> serde_yaml::Value {
+    let text =
+        std::fs::read_to_string(template_path()).unwrap_or_else(|e| panic!("template.yaml: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("template.yaml: {e}"))
+}
+
+#[tokio::test]
+async fn the_local_table_matches_the_template() {
+    let app = spawn_app().await;
+    let definition = table_definition(&template_path()).unwrap_or_else(|e| panic!("{e}"));
+    let described = app
+        .state
+        .db
+        .client
+        .describe_table()
+        .table_name(&app.state.db.table)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describe: {e:?}"));
+    let table = described.table.unwrap_or_else(|| panic!("no table"));
+
+    let key_schema = |keys: &[aws_sdk_dynamodb::types::KeySchemaElement]| {
+        keys.iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_string(),
+                    k.key_type().as_str().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let expected_keys: Vec<_> = definition
+        .key_schema
+        .iter()
+        .map(|k| (k.attribute_name.clone(), k.key_type.clone()))
+        .collect();
+    assert_eq!(key_schema(table.key_schema()), expected_keys);
+
+    let mut expected_attrs: Vec<_> = definition
+        .attribute_definitions
+        .iter()
+        .map(|a| (a.attribute_name.clone(), a.attribute_type.clone()))
+        .collect();
+    let mut attrs: Vec<_> = table
+        .attribute_definitions()
+        .iter()
+        .map(|a| {
+            (
+                a.attribute_name().to_string(),
+                a.attribute_type().as_str().to_string(),
+            )
+        })
+        .collect();
+    expected_attrs.sort();
+    attrs.sort();
+    assert_eq!(attrs, expected_attrs);
+
+    let mut expected_indexes: Vec<_> = definition
+        .global_secondary_indexes
+        .iter()
+        .map(|i| {
+            let keys: Vec<_> = i
+                .key_schema
+                .iter()
+                .map(|k| (k.attribute_name.clone(), k.key_type.clone()))
+                .collect();
+            (i.index_name.clone(), keys)
+        })
+        .collect();
+    let mut indexes: Vec<_> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|i| {
+            (
+                i.index_name().unwrap_or_default().to_string(),
+                key_schema(i.key_schema()),
+            )
+        })
+        .collect();
+    expected_indexes.sort();
+    indexes.sort();
+    assert_eq!(indexes, expected_indexes);
+}
+
+#[test]
+fn the_codes_key_names_exist_in_the_template() {
+    let definition = table_definition(&template_path()).unwrap_or_else(|e| panic!("{e}"));
+    let attributes: Vec<_> = definition
+        .attribute_definitions
+        .iter()
+        .map(|a| a.attribute_name.as_str())
+        .collect();
+    for name in [keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK] {
+        assert!(
+            attributes.contains(&name),
+            "{name} is not defined in template.yaml"
+        );
+    }
+    assert!(definition
+        .global_secondary_indexes
+        .iter()
+        .any(|i| i.index_name == keys::GSI1));
+    assert_eq!(
+        definition
+            .time_to_live_specification
+            .map(|t| t.attribute_name),
+        Some(keys::TTL.to_string())
+    );
+}
+
+#[test]
+fn every_function_has_a_lambda_built_by_cargo_lambda() {
+    let template = template();
+    let resources = template["Resources"]
+        .as_mapping()
+        .cloned()
+        .unwrap_or_default();
+    let code_uris: Vec<String> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .filter_map(|r| r["Properties"]["CodeUri"].as_str().map(str::to_string))
+        .collect();
+    let functions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+    let entries = std::fs::read_dir(&functions).unwrap_or_else(|e| panic!("{e}"));
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let uri = format!("target/lambda/{name}/");
+        assert!(
+            code_uris.contains(&uri),
+            "functions/{name} has no Lambda with CodeUri {uri}"
+        );
+    }
+}
