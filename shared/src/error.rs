@@ -166,6 +166,12 @@ impl From<serde_dynamo::Error> for ApiError {
     }
 }
 
+impl From<aws_sdk_dynamodb::error::BuildError> for ApiError {
+    fn from(err: aws_sdk_dynamodb::error::BuildError) -> Self {
+        Self::Internal(format!("request build: {err}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,11 +205,5 @@ mod tests {
         }
         .into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "42");
-    }
-}
-
-impl From<aws_sdk_dynamodb::error::BuildError> for ApiError {
-    fn from(err: aws_sdk_dynamodb::error::BuildError) -> Self {
-        Self::Internal(format!("request build: {err}"))
     }
 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod mail;
 pub mod media;
 pub mod metrics;
+pub mod pagination;
 pub mod state;
 pub mod telemetry;
 pub mod time;

@@ -52,3 +52,29 @@ impl OwnUser {
         }
     }
 }
+
+/// How another user appears inside lists: post authors, participants, followers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSummary {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    pub full_name: String,
+    pub profile_picture: Option<String>,
+}
+
+impl UserSummary {
+    pub async fn from_record(user: &UserRecord, media: &Media) -> Self {
+        let profile_picture = match &user.profile_picture_key {
+            Some(key) => media.url(key).await,
+            None => None,
+        };
+        Self {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            full_name: user.full_name.clone(),
+            profile_picture,
+        }
+    }
+}

@@ -87,6 +87,13 @@ pub fn email_token(user_id: &str, purpose: EmailPurpose) -> Key {
     Key::new(user_pk(user_id), format!("TOKEN#{}", purpose.as_str()))
 }
 
+pub const BLOCK_PREFIX: &str = "BLOCK#";
+
+/// `blocker` has blocked `blocked`; listed by querying the blocker's partition.
+pub fn block(blocker: &str, blocked: &str) -> Key {
+    Key::new(user_pk(blocker), format!("{BLOCK_PREFIX}{blocked}"))
+}
+
 /// Failed-login window per identifier (email or username).
 pub fn login_failures(identifier: &str) -> Key {
     Key::new(format!("LOGINFAIL#{identifier}"), "LOGINFAIL")

@@ -1,5 +1,6 @@
 //! The DynamoDB access layer: one module per entity, every key from `keys`.
 
+pub mod blocks;
 pub mod keys;
 pub mod sessions;
 pub mod throttle;

@@ -1,0 +1,61 @@
+# Two commands matter: `make dev` serves the whole API locally, `make test` runs every test and lint.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+MOTO_PORT ?= 5055
+PORT ?= 3000
+WS_PORT ?= 3001
+
+# Builds reuse one target dir outside the clone, so a fresh clone (CI) starts warm.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/insta-target
+export AWS_LC_SYS_NO_JITTER_ENTROPY := 1
+export MOTO_PORT PORT WS_PORT
+
+.PHONY: help dev test lint fmt clippy cfn-lint build lambda bench clean venv
+
+help:
+	@echo "make dev    - moto + the whole API on http://127.0.0.1:$(PORT) (Ctrl-C stops everything)"
+	@echo "make test   - every test and lint against a private moto on a free port"
+	@echo "make lint   - cargo fmt --check, clippy -D warnings, cfn-lint"
+	@echo "make lambda - release bootstraps for every function (cargo-lambda, arm64)"
+	@echo "make bench  - the benchmark behind BENCHMARKS.md"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+dev: venv
+	local/scripts/dev.sh
+
+test: venv
+	local/scripts/test.sh
+
+lint: venv fmt clippy cfn-lint
+
+fmt:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+cfn-lint: venv
+	$(VENV)/bin/cfn-lint template.yaml
+
+build:
+	cargo build --workspace --bins
+
+# Needs `pip install cargo-lambda ziglang` (see README); sam build runs the same thing.
+lambda:
+	cargo lambda build --release --arm64 --workspace
+
+bench: venv
+	local/scripts/bench.sh
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

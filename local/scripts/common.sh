@@ -1,0 +1,43 @@
+# Shared by dev.sh, test.sh and bench.sh: moto's lifecycle and the local configuration.
+
+VENV=${VENV:-.venv}
+
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_moto PORT LOGFILE: starts moto_server in the background and waits until it answers.
+start_moto() {
+  local port=$1 log=$2
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  MOTO_PID=$!
+  for _ in $(seq 1 100); do
+    if "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+      return 0
+    fi
+    if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+      echo "moto failed to start; its log:" >&2
+      cat "$log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "moto did not answer on port $port" >&2
+  return 1
+}
+
+stop_moto() {
+  if [ -n "${MOTO_PID:-}" ] && kill -0 "$MOTO_PID" 2>/dev/null; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+  fi
+}
+
+# The AWS side of the local configuration: dummy credentials, everything pointed at moto.
+export_aws_env() {
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
+  export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}
+  export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
+  export AWS_REGION=${AWS_REGION:-us-east-1}
+  export AWS_EC2_METADATA_DISABLED=true
+}
