@@ -3,5 +3,6 @@
 mod auth;
 mod health;
 mod lambda_events;
+mod openapi;
 mod template;
 mod tokens;
