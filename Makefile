@@ -49,9 +49,10 @@ cfn-lint: venv
 build:
 	cargo build --workspace --bins
 
-# Needs `pip install cargo-lambda ziglang` (see README); sam build runs the same thing.
+# Release bootstraps into ./target/lambda/<function>/, where template.yaml's CodeUri points.
+# Needs cargo-lambda and zig: `pip install cargo-lambda ziglang` (see README).
 lambda:
-	cargo lambda build --release --arm64 --workspace
+	cargo lambda build --release --arm64 --workspace --lambda-dir target/lambda
 
 bench: venv
 	local/scripts/bench.sh

@@ -22,4 +22,8 @@ export S3_FORCE_PATH_STYLE=1
 export RUST_LOG=${RUST_LOG:-info}
 
 cargo build --package local --bin local
-"$CARGO_TARGET_DIR/debug/local"
+# In the background with `wait`, so that Ctrl-C or a TERM runs the trap and stops both processes.
+"$CARGO_TARGET_DIR/debug/local" &
+LOCAL_PID=$!
+trap 'kill "$LOCAL_PID" 2>/dev/null || true; stop_moto' EXIT INT TERM
+wait "$LOCAL_PID"
