@@ -5,6 +5,14 @@ use serde::Serialize;
 use crate::db::users::{Role, UserRecord};
 use crate::media::Media;
 
+/// A loadable URL for the user's avatar, if they have one.
+pub async fn profile_picture_url(user: &UserRecord, media: &Media) -> Option<String> {
+    match &user.profile_picture_key {
+        Some(key) => media.url(key).await,
+        None => None,
+    }
+}
+
 /// The signed-in user's own profile: includes the email and account state.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,10 +37,7 @@ pub struct OwnUser {
 
 impl OwnUser {
     pub async fn from_record(user: &UserRecord, media: &Media) -> Self {
-        let profile_picture = match &user.profile_picture_key {
-            Some(key) => media.url(key).await,
-            None => None,
-        };
+        let profile_picture = profile_picture_url(user, media).await;
         Self {
             id: user.id.clone(),
             email: user.email.clone(),
@@ -66,10 +71,7 @@ pub struct UserSummary {
 
 impl UserSummary {
     pub async fn from_record(user: &UserRecord, media: &Media) -> Self {
-        let profile_picture = match &user.profile_picture_key {
-            Some(key) => media.url(key).await,
-            None => None,
-        };
+        let profile_picture = profile_picture_url(user, media).await;
         Self {
             id: user.id.clone(),
             username: user.username.clone(),

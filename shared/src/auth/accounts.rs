@@ -510,27 +510,57 @@ pub async fn verify_email_code(state: &AppState, email: &str, code: &str) -> Api
     state.db.get_user(&user_id).await?.ok_or_else(invalid)
 }
 
-/// Sends a fresh link and code if the address belongs to an unverified user. The caller answers
-/// the same whatever happens here.
-pub async fn resend_verification(state: &AppState, email: &str) -> ApiResult<()> {
+/// The user behind `email` if `wanted` holds for them and no email of this purpose went out within
+/// the cooldown; `None` otherwise. Callers answer the same either way.
+async fn mail_recipient(
+    state: &AppState,
+    email: &str,
+    purpose: EmailPurpose,
+    wanted: impl Fn(&UserRecord) -> bool,
+) -> ApiResult<Option<UserRecord>> {
     let email = v::normalize_email(email);
     let Some(user) = state
         .db
         .find_user_by_claim(&keys::email_claim(&email))
         .await?
     else {
-        return Ok(());
+        return Ok(None);
     };
-    if user.is_verified || recently_sent(state, &user.id, EmailPurpose::Verify).await? {
-        return Ok(());
+    if !wanted(&user) {
+        return Ok(None);
     }
-    let (token, link, code) = new_email_token(state, &user.id, EmailPurpose::Verify, true);
+    let now = now_epoch();
+    let recently_sent = state
+        .db
+        .get_email_token(&user.id, purpose)
+        .await?
+        .is_some_and(|t| t.expires_at > now && now - t.sent_at < RESEND_COOLDOWN_SECS);
+    Ok((!recently_sent).then_some(user))
+}
+
+/// Stores a new secret of `purpose` for the user (replacing the previous one) and returns the
+/// link token and, for verification, the code.
+async fn store_email_token(
+    state: &AppState,
+    user_id: &str,
+    purpose: EmailPurpose,
+) -> ApiResult<(String, Option<String>)> {
+    let with_code = purpose == EmailPurpose::Verify;
+    let (token, link_token, code) = new_email_token(state, user_id, purpose, with_code);
     state
         .db
-        .transact(vec![state
-            .db
-            .email_token_put(&token, EmailPurpose::Verify)?])
+        .transact(vec![state.db.email_token_put(&token, purpose)?])
         .await?;
+    Ok((link_token, code))
+}
+
+/// Sends a fresh link and code if the address belongs to an unverified user.
+pub async fn resend_verification(state: &AppState, email: &str) -> ApiResult<()> {
+    let Some(user) = mail_recipient(state, email, EmailPurpose::Verify, |u| !u.is_verified).await?
+    else {
+        return Ok(());
+    };
+    let (link, code) = store_email_token(state, &user.id, EmailPurpose::Verify).await?;
     send_quietly(
         state,
         verification_email(state, &user, &link, code.as_deref().unwrap_or_default()),
@@ -539,35 +569,14 @@ pub async fn resend_verification(state: &AppState, email: &str) -> ApiResult<()>
     Ok(())
 }
 
-async fn recently_sent(state: &AppState, user_id: &str, purpose: EmailPurpose) -> ApiResult<bool> {
-    let now = now_epoch();
-    Ok(state
-        .db
-        .get_email_token(user_id, purpose)
-        .await?
-        .is_some_and(|t| t.expires_at > now && now - t.sent_at < RESEND_COOLDOWN_SECS))
-}
-
-/// Emails a reset link if the address is known. The caller answers the same either way.
+/// Emails a reset link if the address belongs to an active account.
 pub async fn forgot_password(state: &AppState, email: &str) -> ApiResult<()> {
-    let email = v::normalize_email(email);
-    let Some(user) = state
-        .db
-        .find_user_by_claim(&keys::email_claim(&email))
-        .await?
+    let Some(user) =
+        mail_recipient(state, email, EmailPurpose::Reset, UserRecord::is_active).await?
     else {
         return Ok(());
     };
-    if !user.is_active() || recently_sent(state, &user.id, EmailPurpose::Reset).await? {
-        return Ok(());
-    }
-    let (token, link_token, _) = new_email_token(state, &user.id, EmailPurpose::Reset, false);
-    state
-        .db
-        .transact(vec![state
-            .db
-            .email_token_put(&token, EmailPurpose::Reset)?])
-        .await?;
+    let (link_token, _) = store_email_token(state, &user.id, EmailPurpose::Reset).await?;
     let link = format!("{}/reset-password/{link_token}", state.config.app_base_url);
     send_quietly(
         state,

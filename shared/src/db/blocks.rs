@@ -1,8 +1,6 @@
 //! Block edges: `USER#<blocker>` / `BLOCK#<blocked>`. Every feature that lets one user reach
 //! another (profiles, follows, comments, messages) asks `blocked_either_way` first.
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
-
 use super::keys;
 use super::Db;
 use crate::error::ApiResult;
@@ -13,20 +11,7 @@ impl Db {
         if a == b {
             return Ok(false);
         }
-        let request = KeysAndAttributes::builder()
-            .keys(keys::block(a, b).to_item())
-            .keys(keys::block(b, a).to_item())
-            .projection_expression("PK")
-            .build()?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await?;
-        Ok(out
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .is_some_and(|items| !items.is_empty()))
+        let keys = vec![keys::block(a, b).to_item(), keys::block(b, a).to_item()];
+        Ok(!self.batch_get(keys, false).await?.is_empty())
     }
 }

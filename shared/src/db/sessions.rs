@@ -1,7 +1,7 @@
 //! Refresh-token families. One item per signed-in device; the token rotates on every refresh and
 //! the hashes it had before are kept so that a replayed one can be recognised.
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::keys;
@@ -62,23 +62,13 @@ impl Db {
         user_id: &str,
         session_id: &str,
     ) -> ApiResult<(Option<UserRecord>, Option<SessionRecord>)> {
-        let request = KeysAndAttributes::builder()
-            .keys(keys::user(user_id).to_item())
-            .keys(keys::session(user_id, session_id).to_item())
-            .consistent_read(true)
-            .build()?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await?;
+        let keys = vec![
+            keys::user(user_id).to_item(),
+            keys::session(user_id, session_id).to_item(),
+        ];
+        let items = self.batch_get(keys, true).await?;
         let (mut user, mut session) = (None, None);
-        for item in out
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default()
-        {
+        for item in items {
             let is_profile = item
                 .get(keys::SK)
                 .and_then(|v| v.as_s().ok())

@@ -43,18 +43,7 @@ impl Db {
         user_id: &str,
         purpose: EmailPurpose,
     ) -> ApiResult<Option<EmailTokenRecord>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::email_token(user_id, purpose).to_item()))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(match out.item {
-            Some(item) => Some(serde_dynamo::from_item(item)?),
-            None => None,
-        })
+        self.get_record(&keys::email_token(user_id, purpose)).await
     }
 
     /// Deletes the token only if `hash_attr` still holds `hash` and it has not expired: the

@@ -140,18 +140,7 @@ impl Db {
 
     /// A strongly consistent read: token versions must be seen the moment they change.
     pub async fn get_user(&self, user_id: &str) -> ApiResult<Option<UserRecord>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::user(user_id).to_item()))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(match out.item {
-            Some(item) => Some(serde_dynamo::from_item(item)?),
-            None => None,
-        })
+        self.get_record(&keys::user(user_id)).await
     }
 
     /// Resolves a username or email claim to the user id that holds it.
@@ -276,47 +265,23 @@ impl Db {
 }
 
 impl Db {
-    /// Many profiles in one BatchGetItem (chunks of 100; unprocessed keys retried), for hydrating
-    /// authors and participants. Missing users are simply absent from the map.
+    /// Many profiles in one BatchGetItem, for hydrating authors and participants.
+    /// Missing users are simply absent from the map.
     pub async fn get_users(
         &self,
         ids: &[String],
     ) -> ApiResult<std::collections::HashMap<String, UserRecord>> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut unique: Vec<&String> = ids.iter().collect();
         unique.sort();
         unique.dedup();
-        let mut users = std::collections::HashMap::with_capacity(unique.len());
-        for chunk in unique.chunks(100) {
-            let mut pending: Vec<Item> = chunk.iter().map(|id| keys::user(id).to_item()).collect();
-            for _attempt in 0..5 {
-                if pending.is_empty() {
-                    break;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .build()?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    let user: UserRecord = serde_dynamo::from_item(item)?;
-                    users.insert(user.id.clone(), user);
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-            }
-        }
-        Ok(users)
+        let keys = unique.iter().map(|id| keys::user(id).to_item()).collect();
+        self.batch_get(keys, false)
+            .await?
+            .into_iter()
+            .map(|item| {
+                let user: UserRecord = serde_dynamo::from_item(item)?;
+                Ok((user.id.clone(), user))
+            })
+            .collect()
     }
 }

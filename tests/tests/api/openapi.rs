@@ -28,7 +28,9 @@ fn routes_in(source: &str) -> Vec<(String, String)> {
     while let Some(at) = rest.find(".route(") {
         rest = &rest[at + ".route(".len()..];
         let Some(open) = rest.find('"') else { break };
-        let Some(close) = rest[open + 1..].find('"') else { break };
+        let Some(close) = rest[open + 1..].find('"') else {
+            break;
+        };
         let path = rest[open + 1..open + 1 + close].to_string();
         // The call's arguments end at the parenthesis that closes `.route(`.
         let mut depth = 1;
@@ -70,8 +72,10 @@ fn served_routes() -> BTreeSet<(String, String)> {
 }
 
 fn documented_routes() -> BTreeSet<(String, String)> {
-    let text = std::fs::read_to_string(root().join("docs/openapi.yaml")).unwrap_or_else(|e| panic!("docs/openapi.yaml: {e}"));
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("docs/openapi.yaml: {e}"));
+    let text = std::fs::read_to_string(root().join("docs/openapi.yaml"))
+        .unwrap_or_else(|e| panic!("docs/openapi.yaml: {e}"));
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("docs/openapi.yaml: {e}"));
     let paths = doc["paths"].as_mapping().cloned().unwrap_or_default();
     paths
         .iter()
@@ -112,9 +116,18 @@ fn the_route_parser_reads_multi_line_and_chained_routes() {
 fn openapi_documents_exactly_the_routes_the_routers_serve() {
     let served = served_routes();
     let documented = documented_routes();
-    assert!(served.len() >= 14, "the parser found too few routes: {served:?}");
+    assert!(
+        served.len() >= 14,
+        "the parser found too few routes: {served:?}"
+    );
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let unserved: Vec<_> = documented.difference(&served).collect();
-    assert!(undocumented.is_empty(), "served but not in docs/openapi.yaml: {undocumented:?}");
-    assert!(unserved.is_empty(), "in docs/openapi.yaml but not served: {unserved:?}");
+    assert!(
+        undocumented.is_empty(),
+        "served but not in docs/openapi.yaml: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "in docs/openapi.yaml but not served: {unserved:?}"
+    );
 }

@@ -1,0 +1,484 @@
+//! The project's benchmark (`make bench`): cold starts of every function binary under a fake Lambda
+//! Runtime API, binary sizes, peak RSS, DynamoDB round trips per route, and a load run against the
+//! local stack with p50/p99 latency and app-process CPU per request. Prints markdown for BENCHMARKS.md.
+//!
+//! Needs moto (`AWS_ENDPOINT_URL`) and the release binaries in `BENCH_BIN_DIR`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use api_tests::lambda::FakeRuntime;
+use api_tests::{moto_url, test_env, unique_name, PASSWORD};
+use serde_json::{json, Value};
+
+fn bin_dir() -> PathBuf {
+    std::env::var("BENCH_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| api_tests::lambda::binary_dir())
+}
+
+fn env_pairs() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = test_env()
+        .into_iter()
+        .filter(|(k, _)| k != "DEBUG_HEADERS")
+        .collect();
+    env.push(("AWS_ENDPOINT_URL".into(), moto_url()));
+    for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+        env.push((
+            key.into(),
+            std::env::var(key).unwrap_or_else(|_| "local".into()),
+        ));
+    }
+    env.push(("AWS_LC_SYS_NO_JITTER_ENTROPY".into(), "1".into()));
+    env
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn sorted(mut values: Vec<f64>) -> Vec<f64> {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values
+}
+
+/// An HTTP API v2 event for `method path` with an optional JSON body.
+fn http_event(method: &str, path: &str, body: Option<Value>) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": { "content-type": "application/json", "host": "bench.execute-api.us-east-1.amazonaws.com" },
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "bench", "domainName": "bench.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "bench", "requestId": "bench", "routeKey": "$default", "stage": "$default",
+            "time": "22/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench" }
+        },
+        "body": body.map(|b| b.to_string()),
+        "isBase64Encoded": false
+    })
+}
+
+/// The first request each function gets in the cold-start run: cheap and DynamoDB-free, so the
+/// figure is the runtime's and the binary's, not moto's.
+fn cold_start_event(function: &str) -> Value {
+    match function {
+        "health" => http_event("GET", "/api/alive", None),
+        other => http_event("GET", &format!("/api/{other}/__cold_start_probe"), None),
+    }
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+fn functions() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|name| name != "ws")
+        .collect();
+    names.sort();
+    names
+}
+
+async fn cold_starts(iterations: usize) {
+    println!("## Cold start, size and memory per function\n");
+    println!("Spawn of the release binary → first answered invocation under a fake Lambda Runtime API, {iterations} runs each.\n");
+    println!(
+        "| function | binary (MB) | cold start median (ms) | p90 (ms) | max (ms) | peak RSS (MB) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for function in functions() {
+        let binary = bin_dir().join(&function);
+        let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
+        let mut times = Vec::new();
+        let mut rss = 0u64;
+        for _ in 0..iterations {
+            let runtime = match FakeRuntime::start(&binary, &env_pairs()).await {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    eprintln!("{function}: {err}");
+                    break;
+                }
+            };
+            if runtime.invoke(cold_start_event(&function)).await.is_some() {
+                times.push(runtime.spawned_at.elapsed().as_secs_f64() * 1000.0);
+            }
+            if let Some(kib) = runtime.pid().and_then(peak_rss_kib) {
+                rss = rss.max(kib);
+            }
+        }
+        let times = sorted(times);
+        println!(
+            "| {function} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            size as f64 / 1_048_576.0,
+            percentile(&times, 50.0),
+            percentile(&times, 90.0),
+            times.last().copied().unwrap_or(f64::NAN),
+            rss as f64 / 1024.0
+        );
+    }
+    println!();
+}
+
+struct Stack {
+    child: tokio::process::Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+async fn start_stack() -> Stack {
+    let port = {
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("port: {e}"));
+        listener.local_addr().map(|a| a.port()).unwrap_or(3999)
+    };
+    let child = tokio::process::Command::new(bin_dir().join("local"))
+        .envs(env_pairs())
+        .env("DEBUG_HEADERS", "1")
+        .env("PORT", port.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning the local stack: {e}"));
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/api/alive")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Stack {
+        child,
+        base,
+        client,
+    }
+}
+
+impl Stack {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, u32, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let calls = response
+                    .headers()
+                    .get("x-ddb-calls")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(u32::MAX);
+                (status, calls, response.json().await.unwrap_or_default())
+            }
+            Err(_) => (0, u32::MAX, Value::Null),
+        }
+    }
+
+    async fn new_user(&self) -> (String, String, String) {
+        let name = unique_name("bench");
+        let email = format!("{name}@example.com");
+        let body = json!({"email": email, "username": name, "password": PASSWORD, "confirmPassword": PASSWORD, "fullName": "Bench"});
+        self.call(
+            reqwest::Method::POST,
+            "/api/auth/register",
+            None,
+            Some(body),
+        )
+        .await;
+        let (_, _, login) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/auth/login",
+                None,
+                Some(json!({"email": email, "password": PASSWORD})),
+            )
+            .await;
+        let token = |k: &str| login["data"][k].as_str().unwrap_or_default().to_string();
+        (email, token("accessToken"), token("refreshToken"))
+    }
+}
+
+async fn round_trips(stack: &Stack) {
+    use reqwest::Method;
+    println!("## DynamoDB round trips per route\n");
+    println!("Counted by the SDK interceptor and reported in `x-ddb-calls`; \"auth\" (1 GetItem) is included.\n");
+    println!("| route | status | round trips |");
+    println!("|---|---|---|");
+    let (email, access, refresh) = stack.new_user().await;
+    let name = unique_name("rt");
+    let rows: Vec<(&str, Method, String, Option<&str>, Option<Value>)> = vec![
+        (
+            "GET /api/health",
+            Method::GET,
+            "/api/health".into(),
+            None,
+            None,
+        ),
+        (
+            "GET /api/alive",
+            Method::GET,
+            "/api/alive".into(),
+            None,
+            None,
+        ),
+        (
+            "POST /api/auth/register",
+            Method::POST,
+            "/api/auth/register".into(),
+            None,
+            Some(
+                json!({"email": format!("{name}@example.com"), "username": name, "password": PASSWORD, "confirmPassword": PASSWORD, "fullName": "R"}),
+            ),
+        ),
+        (
+            "POST /api/auth/login",
+            Method::POST,
+            "/api/auth/login".into(),
+            None,
+            Some(json!({"email": email, "password": PASSWORD})),
+        ),
+        (
+            "POST /api/auth/login (wrong password)",
+            Method::POST,
+            "/api/auth/login".into(),
+            None,
+            Some(json!({"email": email, "password": "wrong-password"})),
+        ),
+        (
+            "POST /api/auth/refresh-token",
+            Method::POST,
+            "/api/auth/refresh-token".into(),
+            None,
+            Some(json!({"refreshToken": refresh})),
+        ),
+        (
+            "POST /api/auth/verify-jwt-token",
+            Method::POST,
+            "/api/auth/verify-jwt-token".into(),
+            Some(&access),
+            Some(json!({})),
+        ),
+        (
+            "POST /api/auth/resend-verification-email",
+            Method::POST,
+            "/api/auth/resend-verification-email".into(),
+            None,
+            Some(json!({"email": email})),
+        ),
+        (
+            "POST /api/auth/forgot-password",
+            Method::POST,
+            "/api/auth/forgot-password".into(),
+            None,
+            Some(json!({"email": email})),
+        ),
+        (
+            "POST /api/auth/invalidate-all-jwt-tokens",
+            Method::POST,
+            "/api/auth/invalidate-all-jwt-tokens".into(),
+            Some(&access),
+            None,
+        ),
+    ];
+    for (label, method, path, token, body) in rows {
+        let (status, calls, _) = stack.call(method, &path, token, body).await;
+        println!("| {label} | {status} | {calls} |");
+    }
+    println!();
+}
+
+/// Runs `concurrency` workers doing `scenario` for `duration`; prints latency and CPU per request.
+async fn load<F, Fut>(
+    stack: &Stack,
+    label: &str,
+    concurrency: usize,
+    duration: Duration,
+    scenario: F,
+) where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let pid = stack.child.id().unwrap_or(0);
+    let ticks_before = cpu_ticks(pid);
+    let started = Instant::now();
+    let workers = (0..concurrency).map(|worker| {
+        let scenario = scenario.clone();
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            let mut i = 0usize;
+            while started.elapsed() < duration {
+                let t = Instant::now();
+                let ok = scenario(worker * 1_000_000 + i).await;
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                if !ok {
+                    errors += 1;
+                }
+                i += 1;
+            }
+            (latencies, errors)
+        })
+    });
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for worker in workers {
+        if let Ok((l, e)) = worker.await {
+            latencies.extend(l);
+            errors += e;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let ticks = cpu_ticks(pid).saturating_sub(ticks_before);
+    let ticks_per_sec = 100.0; // Linux USER_HZ
+    let requests = latencies.len().max(1);
+    let latencies = sorted(latencies);
+    println!(
+        "| {label} | {concurrency} | {} | {errors} | {:.0} | {:.1} | {:.1} | {:.2} |",
+        latencies.len(),
+        latencies.len() as f64 / elapsed,
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
+        ticks as f64 / ticks_per_sec * 1000.0 / requests as f64
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let iterations: usize = std::env::var("BENCH_COLD_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let seconds: u64 = std::env::var("BENCH_LOAD_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let concurrency: usize = std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+
+    // Resources first (the functions expect the table to exist).
+    let stack = start_stack().await;
+    cold_starts(iterations).await;
+    round_trips(&stack).await;
+
+    println!("## Load run against the local stack (release `local` binary, moto behind it)\n");
+    println!("{concurrency} concurrent clients per flow for {seconds} s each. CPU is the app process's user+system time per request (moto's is not included).\n");
+    println!(
+        "| flow | clients | requests | errors | req/s | p50 (ms) | p99 (ms) | app CPU (ms/req) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let duration = Duration::from_secs(seconds);
+    let base = stack.base.clone();
+    let client = stack.client.clone();
+    let (_, access, _) = stack.new_user().await;
+
+    let (b, c) = (base.clone(), client.clone());
+    load(&stack, "GET /api/alive", concurrency, duration, move |_| {
+        let (b, c) = (b.clone(), c.clone());
+        async move {
+            c.get(format!("{b}/api/alive"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        }
+    })
+    .await;
+
+    let (b, c) = (base.clone(), client.clone());
+    load(
+        &stack,
+        "GET /api/health (1 GetItem)",
+        concurrency,
+        duration,
+        move |_| {
+            let (b, c) = (b.clone(), c.clone());
+            async move {
+                c.get(format!("{b}/api/health"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            }
+        },
+    )
+    .await;
+
+    let (b, c, a) = (base.clone(), client.clone(), access.clone());
+    load(
+        &stack,
+        "POST verify-jwt-token (JWT + auth read)",
+        concurrency,
+        duration,
+        move |_| {
+            let (b, c, a) = (b.clone(), c.clone(), a.clone());
+            async move {
+                c.post(format!("{b}/api/auth/verify-jwt-token"))
+                    .bearer_auth(a)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            }
+        },
+    )
+    .await;
+
+    let (b, c) = (base.clone(), client.clone());
+    load(&stack, "POST register (argon2id + 1 transaction)", concurrency.min(4), duration, move |i| {
+        let (b, c) = (b.clone(), c.clone());
+        async move {
+            let name = format!("ld{}_{i}", ulid::Ulid::new().to_string().to_lowercase().get(..10).unwrap_or("x"));
+            c.post(format!("{b}/api/auth/register"))
+                .json(&json!({"email": format!("{name}@example.com"), "username": name, "password": PASSWORD, "confirmPassword": PASSWORD, "fullName": "Load"}))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 201)
+        }
+    })
+    .await;
+    println!();
+}
