@@ -14,7 +14,7 @@ async fn main() -> Result<(), local::bootstrap::BoxError> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
 
-    let sdk = aws::load_sdk_config().await;
+    let sdk = aws::load_sdk_config(&config).await;
     local::bootstrap::ensure_resources(
         &Clients::new(&sdk, &config),
         &config,

@@ -15,13 +15,13 @@ pub struct Clients {
     pub ses: aws_sdk_ses::Client,
 }
 
-pub async fn load_sdk_config() -> SdkConfig {
+pub async fn load_sdk_config(config: &Config) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(3))
-                .operation_timeout(Duration::from_secs(8))
+                .operation_attempt_timeout(Duration::from_millis(config.aws_attempt_timeout_ms))
+                .operation_timeout(Duration::from_millis(config.aws_operation_timeout_ms))
                 .build(),
         )
         .load()

@@ -28,7 +28,7 @@ impl AppState {
     }
 
     pub async fn new(config: Config) -> Self {
-        let sdk = aws::load_sdk_config().await;
+        let sdk = aws::load_sdk_config(&config).await;
         let clients = Clients::new(&sdk, &config);
         let config = Arc::new(config);
         Self {

@@ -35,6 +35,9 @@ pub fn test_env() -> HashMap<String, String> {
         ("DEBUG_HEADERS", "1"),
         ("S3_FORCE_PATH_STYLE", "1"),
         ("LOGIN_MAX_FAILURES", "5"),
+        // moto on a loaded CI machine can be slow; production keeps the tight defaults.
+        ("AWS_ATTEMPT_TIMEOUT_MS", "15000"),
+        ("AWS_OPERATION_TIMEOUT_MS", "30000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -65,7 +68,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     let state = AppState::new(config).await;
     RESOURCES
         .get_or_init(|| async {
-            let sdk = shared::aws::load_sdk_config().await;
+            let sdk = shared::aws::load_sdk_config(&state.config).await;
             let clients = shared::aws::Clients::new(&sdk, &state.config);
             if let Err(err) = local::bootstrap::ensure_resources(
                 &clients,

@@ -376,12 +376,15 @@ async fn load<F, Fut>(
     let ticks_per_sec = 100.0; // Linux USER_HZ
     let requests = latencies.len().max(1);
     let latencies = sorted(latencies);
+    let mean = latencies.iter().sum::<f64>() / requests as f64;
     println!(
-        "| {label} | {concurrency} | {} | {errors} | {:.0} | {:.1} | {:.1} | {:.2} |",
+        "| {label} | {concurrency} | {} | {errors} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} |",
         latencies.len(),
         latencies.len() as f64 / elapsed,
         percentile(&latencies, 50.0),
         percentile(&latencies, 99.0),
+        mean,
+        latencies.last().copied().unwrap_or(f64::NAN),
         ticks as f64 / ticks_per_sec * 1000.0 / requests as f64
     );
 }
