@@ -242,6 +242,15 @@ impl Stack {
     }
 }
 
+/// label, method, path, bearer token, JSON body.
+type RouteProbe<'a> = (
+    &'a str,
+    reqwest::Method,
+    String,
+    Option<&'a str>,
+    Option<Value>,
+);
+
 async fn round_trips(stack: &Stack) {
     use reqwest::Method;
     println!("## DynamoDB round trips per route\n");
@@ -250,7 +259,7 @@ async fn round_trips(stack: &Stack) {
     println!("|---|---|---|");
     let (email, access, refresh) = stack.new_user().await;
     let name = unique_name("rt");
-    let rows: Vec<(&str, Method, String, Option<&str>, Option<Value>)> = vec![
+    let rows: Vec<RouteProbe> = vec![
         (
             "GET /api/health",
             Method::GET,
@@ -363,6 +372,8 @@ async fn load<F, Fut>(
             (latencies, errors)
         })
     });
+    // Spawn them all before awaiting any: the iterator is lazy.
+    let workers: Vec<_> = workers.collect();
     let mut latencies = Vec::new();
     let mut errors = 0;
     for worker in workers {
@@ -412,9 +423,9 @@ async fn main() {
     println!("## Load run against the local stack (release `local` binary, moto behind it)\n");
     println!("{concurrency} concurrent clients per flow for {seconds} s each. CPU is the app process's user+system time per request (moto's is not included).\n");
     println!(
-        "| flow | clients | requests | errors | req/s | p50 (ms) | p99 (ms) | app CPU (ms/req) |"
+        "| flow | clients | requests | errors | req/s | p50 (ms) | p99 (ms) | mean (ms) | max (ms) | app CPU (ms/req) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let duration = Duration::from_secs(seconds);
     let base = stack.base.clone();
     let client = stack.client.clone();
