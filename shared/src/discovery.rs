@@ -6,18 +6,22 @@ use std::collections::{HashMap, HashSet};
 use futures_util::future::try_join_all;
 use serde::Serialize;
 
-use crate::db::follows::{POPULAR_INDEX, POPULAR_SHARD_ATTR, POPULAR_SHARDS};
+use crate::db::follows::{POPULAR_INDEX, POPULAR_SHARDS, POPULAR_SHARD_ATTR};
 use crate::db::keys::{self, SEARCH_PREFIX_LEN};
 use crate::db::listing::{contains_key, string_attr, take_item};
+use crate::db::s;
 use crate::db::search::{matches, normalize_term, rank};
 use crate::db::users::UserRecord;
-use crate::db::s;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::views::UserCard;
 
 /// Prefix search on usernames and full-name words, ranked: 1 Query + 1 BatchGetItem.
-pub async fn search_users(state: &AppState, raw_query: &str, limit: usize) -> ApiResult<Vec<UserCard>> {
+pub async fn search_users(
+    state: &AppState,
+    raw_query: &str,
+    limit: usize,
+) -> ApiResult<Vec<UserCard>> {
     let query = normalize_term(raw_query);
     if query.is_empty() {
         return Err(ApiError::invalid_field("q", "q is required"));
@@ -84,10 +88,17 @@ pub async fn suggested_users(
         db.partition_keys(&me.id, keys::SENT_REQUEST_PREFIX),
     )?;
     let suffix = |key: &keys::Key, prefix: &str| key.sk.strip_prefix(prefix).map(str::to_string);
-    let followees: Vec<String> = following.iter().filter_map(|k| suffix(k, "FOLLOWING#")).collect();
+    let followees: Vec<String> = following
+        .iter()
+        .filter_map(|k| suffix(k, "FOLLOWING#"))
+        .collect();
     let mut excluded: HashSet<String> = followees.iter().cloned().collect();
     excluded.extend(blocked.iter().filter_map(|k| suffix(k, keys::BLOCK_PREFIX)));
-    excluded.extend(requested.iter().filter_map(|k| suffix(k, keys::SENT_REQUEST_PREFIX)));
+    excluded.extend(
+        requested
+            .iter()
+            .filter_map(|k| suffix(k, keys::SENT_REQUEST_PREFIX)),
+    );
     excluded.insert(me.id.clone());
 
     let friends_of_friends = try_join_all(followees.iter().take(FRIENDS_SAMPLED).map(|friend| {
@@ -118,7 +129,9 @@ pub async fn suggested_users(
     let mut mutuals: HashMap<String, usize> = HashMap::new();
     for out in &friends_of_friends {
         for item in out.items() {
-            if let Some(id) = string_attr(item, keys::SK).and_then(|sk| sk.strip_prefix("FOLLOWING#")) {
+            if let Some(id) =
+                string_attr(item, keys::SK).and_then(|sk| sk.strip_prefix("FOLLOWING#"))
+            {
                 if !excluded.contains(id) {
                     *mutuals.entry(id.to_string()).or_default() += 1;
                 }

@@ -102,7 +102,12 @@ pub async fn update_profile(
 ) -> ApiResult<UserRecord> {
     patch.validate()?;
     let new_picture = if let Some(bytes) = patch.profile_picture {
-        Some(state.media.store_bytes(&user.id, Purpose::Avatar, bytes).await?)
+        Some(
+            state
+                .media
+                .store_bytes(&user.id, Purpose::Avatar, bytes)
+                .await?,
+        )
     } else if let Some(key) = patch.profile_picture_key.as_deref() {
         Some(
             state
@@ -147,7 +152,11 @@ pub async fn update_profile(
         optional("website", cleared(website), &mut updated.website);
     }
     if let Some(gender) = &patch.gender {
-        optional("gender", cleared(&gender.to_lowercase()), &mut updated.gender);
+        optional(
+            "gender",
+            cleared(&gender.to_lowercase()),
+            &mut updated.gender,
+        );
     }
     if let Some(picture) = &new_picture {
         optional(

@@ -181,10 +181,19 @@ mod tests {
             ..Relation::default()
         };
         assert_eq!(can_view(None, &private, &stranger), Visibility::ProfileOnly);
-        assert_eq!(can_view(Some("x"), &private, &stranger), Visibility::ProfileOnly);
-        assert_eq!(can_view(Some("x"), &private, &requester), Visibility::ProfileOnly);
+        assert_eq!(
+            can_view(Some("x"), &private, &stranger),
+            Visibility::ProfileOnly
+        );
+        assert_eq!(
+            can_view(Some("x"), &private, &requester),
+            Visibility::ProfileOnly
+        );
         assert_eq!(can_view(Some("x"), &private, &follower), Visibility::Full);
-        assert_eq!(can_view(Some("owner"), &private, &stranger), Visibility::Full);
+        assert_eq!(
+            can_view(Some("owner"), &private, &stranger),
+            Visibility::Full
+        );
         assert_eq!(can_view(None, &owner(false), &stranger), Visibility::Full);
     }
 
@@ -195,12 +204,18 @@ mod tests {
             follow_status: FollowStatus::Following,
             ..Relation::default()
         };
-        assert_eq!(can_view(Some("x"), &owner(false), &blocked), Visibility::Hidden);
+        assert_eq!(
+            can_view(Some("x"), &owner(false), &blocked),
+            Visibility::Hidden
+        );
         let blocker = Relation {
             viewer_blocked_owner: true,
             ..Relation::default()
         };
-        assert_eq!(can_view(Some("x"), &owner(false), &blocker), Visibility::ProfileOnly);
+        assert_eq!(
+            can_view(Some("x"), &owner(false), &blocker),
+            Visibility::ProfileOnly
+        );
     }
 }
 
@@ -225,8 +240,14 @@ pub async fn connections_page(
     use crate::db::listing::{take_item, ListSource};
     use crate::error::ApiError;
     let (source, id_attribute) = match which {
-        Connections::Followers => (ListSource::Gsi1(keys::followers_list(owner_id)), "followerId"),
-        Connections::Following => (ListSource::Gsi1(keys::following_list(owner_id)), "followeeId"),
+        Connections::Followers => (
+            ListSource::Gsi1(keys::followers_list(owner_id)),
+            "followerId",
+        ),
+        Connections::Following => (
+            ListSource::Gsi1(keys::following_list(owner_id)),
+            "followeeId",
+        ),
     };
     let page = state
         .db
@@ -264,5 +285,8 @@ pub async fn connections_page(
         Connections::Followers => owner.followers_count,
         Connections::Following => owner.following_count,
     };
-    Ok((cards, page.pagination(Some(u64::try_from(total).unwrap_or_default()))))
+    Ok((
+        cards,
+        page.pagination(Some(u64::try_from(total).unwrap_or_default())),
+    ))
 }

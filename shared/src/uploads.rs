@@ -273,7 +273,10 @@ impl Media {
         size: u64,
     ) -> ApiResult<UploadTicket> {
         if size == 0 {
-            return Err(ApiError::invalid_field("size", "size must be at least 1 byte"));
+            return Err(ApiError::invalid_field(
+                "size",
+                "size must be at least 1 byte",
+            ));
         }
         let media_type = purpose.check(MediaType::from_mime(content_type), size)?;
         let key = format!(
@@ -298,7 +301,8 @@ impl Media {
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect();
         headers.insert("Content-Type".into(), media_type.mime().to_string());
-        headers.retain(|name, _| !name.eq_ignore_ascii_case("content-type") || name == "Content-Type");
+        headers
+            .retain(|name, _| !name.eq_ignore_ascii_case("content-type") || name == "Content-Type");
         let expires_at = time::OffsetDateTime::now_utc()
             + time::Duration::seconds(UPLOAD_URL_TTL.as_secs() as i64);
         Ok(UploadTicket {
@@ -324,10 +328,16 @@ impl Media {
     ) -> ApiResult<AcceptedMedia> {
         let parts: Vec<&str> = key.split('/').collect();
         let [prefix, key_purpose, owner, id] = parts.as_slice() else {
-            return Err(ApiError::invalid_field(field, format!("{field} is not an upload key")));
+            return Err(ApiError::invalid_field(
+                field,
+                format!("{field} is not an upload key"),
+            ));
         };
         if *prefix != UPLOAD_PREFIX || id.parse::<Ulid>().is_err() {
-            return Err(ApiError::invalid_field(field, format!("{field} is not an upload key")));
+            return Err(ApiError::invalid_field(
+                field,
+                format!("{field} is not an upload key"),
+            ));
         }
         if *owner != user_id {
             return Err(ApiError::forbidden("This upload was not issued to you"));
@@ -339,14 +349,24 @@ impl Media {
             ));
         }
         let missing = || ApiError::invalid_field(field, format!("{field}: nothing was uploaded"));
-        let head = match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+        let head = match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(head) => head,
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => {
                 return Err(missing())
             }
             Err(err) => return Err(err.into()),
         };
-        let size = head.content_length().and_then(|l| u64::try_from(l).ok()).unwrap_or_default();
+        let size = head
+            .content_length()
+            .and_then(|l| u64::try_from(l).ok())
+            .unwrap_or_default();
         let first = match self
             .client
             .get_object()
@@ -410,11 +430,15 @@ mod tests {
     fn purposes_have_their_own_limits() {
         assert!(Purpose::Avatar.check(Some(MediaType::Png), 5 * MB).is_ok());
         assert_eq!(
-            Purpose::Avatar.check(Some(MediaType::Png), 5 * MB + 1).map_err(|e| e.status()),
+            Purpose::Avatar
+                .check(Some(MediaType::Png), 5 * MB + 1)
+                .map_err(|e| e.status()),
             Err(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
         );
         assert_eq!(
-            Purpose::Avatar.check(Some(MediaType::Mp4), 10).map_err(|e| e.status()),
+            Purpose::Avatar
+                .check(Some(MediaType::Mp4), 10)
+                .map_err(|e| e.status()),
             Err(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
         );
         assert!(Purpose::Post.check(Some(MediaType::Mp4), 50 * MB).is_ok());

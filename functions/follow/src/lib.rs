@@ -21,7 +21,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/follow/requests", get(requests))
         .route("/api/follow/requests/{user_id}/accept", post(accept))
         .route("/api/follow/requests/{user_id}/reject", post(reject))
-        .route("/api/follow/{user_id}/follow", post(follow).delete(unfollow))
+        .route(
+            "/api/follow/{user_id}/follow",
+            post(follow).delete(unfollow),
+        )
         .route("/api/follow/{user_id}/followers", get(followers))
         .route("/api/follow/{user_id}/following", get(following))
         .with_state(state)
@@ -110,7 +113,9 @@ async fn requests(
         .filter_map(|item| {
             Some((
                 string_attr(item, "requesterId")?.to_string(),
-                string_attr(item, "createdAt").unwrap_or_default().to_string(),
+                string_attr(item, "createdAt")
+                    .unwrap_or_default()
+                    .to_string(),
             ))
         })
         .collect();

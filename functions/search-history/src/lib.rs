@@ -19,10 +19,7 @@ const QUERY_MAX: usize = 100;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(
-            "/api/search-history",
-            get(list).post(add).delete(clear),
-        )
+        .route("/api/search-history", get(list).post(add).delete(clear))
         .route("/api/search-history/{history_id}", delete(remove))
         .with_state(state)
 }
@@ -35,7 +32,10 @@ struct NewEntry {
     search_query: String,
 }
 
-fn entry_json(record: &SearchHistoryRecord, searched_user: Option<UserSummary>) -> serde_json::Value {
+fn entry_json(
+    record: &SearchHistoryRecord,
+    searched_user: Option<UserSummary>,
+) -> serde_json::Value {
     json!({
         "_id": record.id,
         "userId": record.user_id,
@@ -100,7 +100,12 @@ async fn list(
     auth: AuthUser,
     Query(query): Query<LimitQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let limit = match query.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let limit = match query
+        .limit
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => 20,
         Some(raw) => match raw.parse::<u32>() {
             Ok(n) if n > 0 => n.min(SEARCH_HISTORY_CAP as u32),
@@ -141,7 +146,11 @@ async fn list(
     let users = state.db.get_users(&ids).await?;
     let mut entries = Vec::with_capacity(records.len());
     for record in &records {
-        let summary = match record.searched_user_id.as_ref().and_then(|id| users.get(id)) {
+        let summary = match record
+            .searched_user_id
+            .as_ref()
+            .and_then(|id| users.get(id))
+        {
             Some(user) => Some(UserSummary::from_record(user, &state.media).await),
             None => None,
         };

@@ -34,10 +34,16 @@ async fn presign(
     ApiJson(body): ApiJson<UploadRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let purpose = Purpose::parse(body.purpose.trim()).ok_or_else(|| {
-        ApiError::invalid_field("purpose", "purpose must be one of post, avatar, story, message")
+        ApiError::invalid_field(
+            "purpose",
+            "purpose must be one of post, avatar, story, message",
+        )
     })?;
     if body.content_type.trim().is_empty() {
-        return Err(ApiError::invalid_field("contentType", "contentType is required"));
+        return Err(ApiError::invalid_field(
+            "contentType",
+            "contentType is required",
+        ));
     }
     let size = body
         .size

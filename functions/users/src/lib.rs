@@ -143,8 +143,8 @@ async fn delete_account(
     if body.password.is_empty() {
         return Err(ApiError::invalid_field("password", "password is required"));
     }
-    let matches = shared::auth::password::verify(body.password, auth.user.password_hash.clone())
-        .await?;
+    let matches =
+        shared::auth::password::verify(body.password, auth.user.password_hash.clone()).await?;
     if !matches {
         return Err(ApiError::invalid_field("password", "password is incorrect"));
     }
@@ -174,7 +174,10 @@ async fn profile_by_id(
     viewer: MaybeAuthUser,
     Path(user_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(ok("User found", public_profile(&state, &viewer, &user_id).await?))
+    Ok(ok(
+        "User found",
+        public_profile(&state, &viewer, &user_id).await?,
+    ))
 }
 
 async fn profile_by_username(
@@ -188,7 +191,10 @@ async fn profile_by_username(
         .claimed_user_id(&keys::username_claim(&username))
         .await?
         .ok_or_else(|| ApiError::not_found("User not found"))?;
-    Ok(ok("User found", public_profile(&state, &viewer, &user_id).await?))
+    Ok(ok(
+        "User found",
+        public_profile(&state, &viewer, &user_id).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -285,7 +291,10 @@ async fn unblock(
     Path(user_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     if user_id == auth.id() {
-        return Err(ApiError::invalid_field("userId", "You cannot unblock yourself"));
+        return Err(ApiError::invalid_field(
+            "userId",
+            "You cannot unblock yourself",
+        ));
     }
     state.db.unblock_user(auth.id(), &user_id).await?;
     Ok(done("User unblocked successfully"))

@@ -123,6 +123,18 @@ fn add_to_counter(
     Ok(TransactWriteItem::builder().update(update.build()?).build())
 }
 
+/// Both counters of a user losing a mutual follow (each side followed the other).
+fn mutual_edge_counters(table: &str, user_id: &str) -> ApiResult<TransactWriteItem> {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(keys::user(user_id).to_item()))
+        .condition_expression("attribute_exists(PK)")
+        .update_expression("ADD followersCount :minus, followingCount :minus")
+        .expression_attribute_values(":minus", n(-1))
+        .build()?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
 /// The two items of the edge `follower -> followee`.
 fn edge_items(follower: &str, followee: &str) -> (Item, Item) {
     let edge_id = Ulid::new().to_string();
@@ -220,7 +232,10 @@ impl Db {
     /// A public account costs 1 TransactWriteItems; a private one 1 more GetItem and transaction.
     pub async fn follow(&self, follower: &str, followee: &str) -> ApiResult<FollowStatus> {
         if follower == followee {
-            return Err(ApiError::invalid_field("userId", "You cannot follow yourself"));
+            return Err(ApiError::invalid_field(
+                "userId",
+                "You cannot follow yourself",
+            ));
         }
         for _ in 0..3 {
             let (following_item, follower_item) = edge_items(follower, followee);
@@ -257,7 +272,9 @@ impl Db {
                 None => continue, // It turned public meanwhile.
             }
         }
-        Err(ApiError::conflict("The account changed while following; try again"))
+        Err(ApiError::conflict(
+            "The account changed while following; try again",
+        ))
     }
 
     /// A pending request to a private account; `None` when the account is no longer private.
@@ -310,7 +327,10 @@ impl Db {
     /// otherwise 1 more to clear a request that may exist.
     pub async fn unfollow(&self, follower: &str, followee: &str) -> ApiResult<()> {
         if follower == followee {
-            return Err(ApiError::invalid_field("userId", "You cannot unfollow yourself"));
+            return Err(ApiError::invalid_field(
+                "userId",
+                "You cannot unfollow yourself",
+            ));
         }
         let writes = edge_removal(&self.table, follower, followee)?;
         let Some(reasons) = self.transact_with_reasons(writes).await? else {
@@ -388,7 +408,10 @@ impl Db {
     /// the counters fixed. 1 BatchGetItem (what exists) + 1 TransactWriteItems. Idempotent.
     pub async fn block_user(&self, blocker: &str, blocked: &str) -> ApiResult<()> {
         if blocker == blocked {
-            return Err(ApiError::invalid_field("userId", "You cannot block yourself"));
+            return Err(ApiError::invalid_field(
+                "userId",
+                "You cannot block yourself",
+            ));
         }
         for _ in 0..3 {
             let profile = keys::user(blocked);
@@ -405,11 +428,21 @@ impl Db {
             block.insert("blockedId".into(), s(blocked));
             block.insert("createdAt".into(), s(now_rfc3339()));
             let mut writes = vec![put_any(&self.table, block)?];
-            if contains_key(&found, &forward) {
-                writes.extend(edge_removal(&self.table, blocker, blocked)?);
-            }
-            if contains_key(&found, &backward) {
-                writes.extend(edge_removal(&self.table, blocked, blocker)?);
+            let forward_exists = contains_key(&found, &forward);
+            let backward_exists = contains_key(&found, &backward);
+            match (forward_exists, backward_exists) {
+                (true, false) => writes.extend(edge_removal(&self.table, blocker, blocked)?),
+                (false, true) => writes.extend(edge_removal(&self.table, blocked, blocker)?),
+                (true, true) => {
+                    // Both edges: one update per profile (a transaction touches an item once).
+                    for (a, b) in [(blocker, blocked), (blocked, blocker)] {
+                        writes.push(delete_existing(&self.table, &keys::following(a, b))?);
+                        writes.push(delete_existing(&self.table, &keys::follower(b, a))?);
+                    }
+                    writes.push(mutual_edge_counters(&self.table, blocker)?);
+                    writes.push(mutual_edge_counters(&self.table, blocked)?);
+                }
+                (false, false) => {}
             }
             writes.extend(request_removal(&self.table, blocker, blocked)?);
             writes.extend(request_removal(&self.table, blocked, blocker)?);
@@ -418,7 +451,9 @@ impl Db {
             }
             // An edge changed between the read and the write: look again.
         }
-        Err(ApiError::conflict("The follow graph changed while blocking; try again"))
+        Err(ApiError::conflict(
+            "The follow graph changed while blocking; try again",
+        ))
     }
 
     /// Removes a block. Idempotent: 1 DeleteItem.
@@ -438,11 +473,17 @@ pub fn item_user_id(item: &Item, attribute: &str) -> Option<String> {
     string_attr(item, attribute).map(str::to_string)
 }
 
-fn is_conflict_error<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
-    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+/// A transaction worth running again: it lost a race, or the service failed on its side
+/// (a retried transaction is safe: every edge write is conditional).
+fn is_conflict_error<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
 ) -> bool {
     matches!(err, aws_smithy_runtime_api::client::result::SdkError::ServiceError(service)
-        if service.err().code() == Some("TransactionConflictException"))
+        if service.err().code() == Some("TransactionConflictException")
+            || service.raw().status().is_server_error())
 }
 
 impl Db {

@@ -167,7 +167,9 @@ impl Db {
                     .and_then(|mut r| r.remove(&self.table))
                     .unwrap_or_default()
                 {
-                    if let (Some(pk), Some(sk)) = (string_attr(&item, keys::PK), string_attr(&item, keys::SK)) {
+                    if let (Some(pk), Some(sk)) =
+                        (string_attr(&item, keys::PK), string_attr(&item, keys::SK))
+                    {
                         found.insert((pk.to_string(), sk.to_string()), item);
                     }
                 }

@@ -63,10 +63,7 @@ impl Db {
         let after = search_terms(&user.username, new_full_name);
         let mut writes = Vec::new();
         for gone in before.difference(&after) {
-            writes.push(delete_any(
-                &self.table,
-                &keys::search_term(gone, &user.id),
-            )?);
+            writes.push(delete_any(&self.table, &keys::search_term(gone, &user.id))?);
         }
         for new in after.difference(&before) {
             writes.push(put_any(&self.table, term_item(new, &user.id))?);

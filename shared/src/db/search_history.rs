@@ -113,7 +113,9 @@ impl Db {
             };
             let out = query.send().await?;
             for item in out.items.unwrap_or_default() {
-                if let (Some(pk), Some(sk)) = (string_attr(&item, keys::PK), string_attr(&item, keys::SK)) {
+                if let (Some(pk), Some(sk)) =
+                    (string_attr(&item, keys::PK), string_attr(&item, keys::SK))
+                {
                     found.push(Key {
                         pk: pk.to_string(),
                         sk: sk.to_string(),
