@@ -72,6 +72,7 @@ pub struct SuggestedUser {
 const FRIENDS_SAMPLED: usize = 10;
 const FRIENDS_OF_FRIEND_READ: i32 = 50;
 const POPULAR_READ_PER_SHARD: i32 = 20;
+const MAX_CANDIDATES: usize = 50;
 
 /// Suggestions for `me`: never me, never someone I follow, asked to follow or blocked, nor
 /// someone who blocked me. Reads: 3 Queries of my partition, up to 10 Queries of friends'
@@ -138,7 +139,9 @@ pub async fn suggested_users(
             }
         }
     }
+    // Friends of friends first, most mutual connections first, before the cut below.
     let mut candidates: Vec<String> = mutuals.keys().cloned().collect();
+    candidates.sort_by(|a, b| mutuals[b].cmp(&mutuals[a]).then(a.cmp(b)));
     for out in &popular {
         for item in out.items() {
             if let Some(id) = string_attr(item, keys::PK).and_then(|pk| pk.strip_prefix("USER#")) {
@@ -148,7 +151,8 @@ pub async fn suggested_users(
             }
         }
     }
-    candidates.truncate(99 / 2);
+    // Each candidate costs two keys in the one BatchGetItem (at most 100 keys).
+    candidates.truncate(MAX_CANDIDATES);
     let mut wanted: Vec<keys::Key> = Vec::with_capacity(candidates.len() * 2);
     for id in &candidates {
         wanted.push(keys::user(id));

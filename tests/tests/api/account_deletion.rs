@@ -54,6 +54,11 @@ async fn deleting_an_account_removes_everything_it_owns() {
     assert_eq!(counts(&app, &follower).await, (0, 1));
     assert_eq!(counts(&app, &followee).await, (1, 0));
 
+    // While the account exists its name is taken.
+    app.register(&leaving.username, &leaving.email, PASSWORD)
+        .await
+        .expect(409);
+
     let path = "/api/users/profile";
     let missing = delete_with(&app, path, Some(&leaving.access_token), json!({})).await;
     missing.expect(400);
