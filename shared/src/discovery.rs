@@ -17,8 +17,11 @@ use crate::state::AppState;
 use crate::views::UserCard;
 
 /// Prefix search on usernames and full-name words, ranked: 1 Query + 1 BatchGetItem.
+/// A signed-in viewer never finds accounts that blocked them (their block keys are read in the
+/// same BatchGetItem, so the candidates are capped at 50 to stay within its 100 keys).
 pub async fn search_users(
     state: &AppState,
+    viewer: Option<&str>,
     raw_query: &str,
     limit: usize,
 ) -> ApiResult<Vec<UserCard>> {
@@ -33,12 +36,26 @@ pub async fn search_users(
             format!("q must be at least {SEARCH_PREFIX_LEN} characters"),
         ));
     }
-    let ids = state.db.search_user_ids(&query).await?;
-    let users = state.db.get_users(&ids).await?;
-    let mut found: Vec<UserRecord> = users
-        .into_values()
-        .filter(|u| u.is_active() && matches(u, &query))
-        .collect();
+    let mut ids = state.db.search_user_ids(&query).await?;
+    let mut wanted: Vec<keys::Key> = Vec::with_capacity(ids.len() * 2);
+    if let Some(viewer) = viewer {
+        ids.truncate(50);
+        wanted.extend(ids.iter().map(|id| keys::block(id, viewer)));
+    }
+    wanted.extend(ids.iter().map(|id| keys::user(id)));
+    let mut found_items = state.db.get_items(&wanted, false).await?;
+    let mut found: Vec<UserRecord> = Vec::with_capacity(ids.len());
+    for id in &ids {
+        if viewer.is_some_and(|viewer| contains_key(&found_items, &keys::block(id, viewer))) {
+            continue;
+        }
+        if let Some(item) = take_item(&mut found_items, &keys::user(id)) {
+            let user: UserRecord = serde_dynamo::from_item(item)?;
+            if user.is_active() && matches(&user, &query) {
+                found.push(user);
+            }
+        }
+    }
     rank(&mut found, &query);
     let mut cards = Vec::with_capacity(limit.min(found.len()));
     for user in found.iter().take(limit) {

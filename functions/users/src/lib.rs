@@ -219,11 +219,11 @@ fn limit_of(raw: &Option<String>, default: usize, max: usize) -> ApiResult<usize
 
 async fn search(
     State(state): State<AppState>,
-    _viewer: MaybeAuthUser,
+    viewer: MaybeAuthUser,
     Query(query): Query<SearchQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let limit = limit_of(&query.limit, 20, 50)?;
-    let users = shared::discovery::search_users(&state, &query.q, limit).await?;
+    let users = shared::discovery::search_users(&state, viewer.id(), &query.q, limit).await?;
     Ok(ok("Users found", users))
 }
 

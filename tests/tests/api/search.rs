@@ -62,6 +62,27 @@ async fn search_ranks_exact_username_first_then_by_followers() {
         .get(&format!("/api/users/search?q={word}&limit=1"), None)
         .await;
     assert_eq!(usernames(limited.data()), vec![exact.username.clone()]);
+
+    // Someone who blocked the searcher does not show up for them.
+    let searcher = app.signed_in_user().await;
+    app.post(
+        &format!("/api/users/{}/block", searcher.id),
+        Some(&popular.access_token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let response = app
+        .get(
+            &format!("/api/users/search?q={word}"),
+            Some(&searcher.access_token),
+        )
+        .await;
+    response.expect(200);
+    assert_eq!(response.ddb_calls(), 3, "auth + 1 Query + 1 BatchGet");
+    let found = usernames(response.data());
+    assert!(!found.contains(&popular.username), "{found:?}");
+    assert_eq!(found.len(), 3);
 }
 
 #[tokio::test]
