@@ -12,10 +12,10 @@ async fn deleting_an_account_removes_everything_it_owns() {
     let app = spawn_isolated_app().await;
     let word = unique_word();
     let leaving = named_user(&app, &word, "Leaving User").await;
-    let follower = app.signed_in_user().await;
-    let followee = app.signed_in_user().await;
-    let private = app.signed_in_user().await;
-    let requester = app.signed_in_user().await;
+    let follower = fixture_user(&app).await;
+    let followee = fixture_user(&app).await;
+    let private = fixture_user(&app).await;
+    let requester = fixture_user(&app).await;
     make_private(&app, &private).await;
     make_private(&app, &leaving).await;
     follow(&app, &follower, &leaving.id).await; // a request: leaving is private

@@ -8,9 +8,9 @@ use crate::social_support::*;
 #[tokio::test]
 async fn blocking_removes_follows_both_ways_and_hides_the_blocker() {
     let app = spawn_isolated_app().await;
-    let blocker = app.signed_in_user().await;
-    let blocked = app.signed_in_user().await;
-    let bystander = app.signed_in_user().await;
+    let blocker = fixture_user(&app).await;
+    let blocked = fixture_user(&app).await;
+    let bystander = fixture_user(&app).await;
     follow(&app, &blocker, &blocked.id).await.expect(200);
     follow(&app, &blocked, &blocker.id).await.expect(200);
     follow(&app, &bystander, &blocker.id).await.expect(200);
@@ -97,8 +97,8 @@ async fn blocking_removes_follows_both_ways_and_hides_the_blocker() {
 #[tokio::test]
 async fn blocking_drops_pending_requests_and_refuses_bad_targets() {
     let app = spawn_isolated_app().await;
-    let owner = app.signed_in_user().await;
-    let requester = app.signed_in_user().await;
+    let owner = fixture_user(&app).await;
+    let requester = fixture_user(&app).await;
     make_private(&app, &owner).await;
     let asked = follow(&app, &requester, &owner.id).await;
     assert_eq!(asked.data()["status"], "requested");

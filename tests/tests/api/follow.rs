@@ -12,8 +12,8 @@ use crate::social_support::*;
 #[tokio::test]
 async fn following_a_public_account_is_immediate_idempotent_and_exact() {
     let app = spawn_isolated_app().await;
-    let fan = app.signed_in_user().await;
-    let star = app.signed_in_user().await;
+    let fan = fixture_user(&app).await;
+    let star = fixture_user(&app).await;
 
     let first = follow(&app, &fan, &star.id).await;
     first.expect(200);
@@ -43,7 +43,7 @@ async fn following_a_public_account_is_immediate_idempotent_and_exact() {
 #[tokio::test]
 async fn follow_refuses_self_unknown_users_and_anonymous_callers() {
     let app = spawn_isolated_app().await;
-    let user = app.signed_in_user().await;
+    let user = fixture_user(&app).await;
     let own = follow(&app, &user, &user.id).await;
     own.expect(400);
     assert!(own.message().contains("yourself"));
@@ -71,7 +71,7 @@ async fn follow_refuses_self_unknown_users_and_anonymous_callers() {
 #[tokio::test]
 async fn thirty_concurrent_follows_leave_exactly_thirty_followers() {
     let app = spawn_isolated_app().await;
-    let star = app.signed_in_user().await;
+    let star = fixture_user(&app).await;
     let fans: Vec<TestUser> = many_users(&app, 30).await;
     // All at once. (Each fan follows once in the burst: moto, unlike DynamoDB, rolls a failed
     // transaction back by restoring a whole-table snapshot, which would undo its neighbours'
@@ -132,7 +132,7 @@ async fn followers_page(app: &TestApp, target: &str, query: &str) -> Value {
 #[tokio::test]
 async fn follower_pages_have_no_duplicates_or_gaps_while_followers_are_added() {
     let app = spawn_isolated_app().await;
-    let target = app.signed_in_user().await;
+    let target = fixture_user(&app).await;
     let early: Vec<TestUser> = many_users(&app, 25).await;
     for fan in &early {
         follow(&app, fan, &target.id).await.expect(200);
@@ -206,10 +206,10 @@ async fn follower_pages_have_no_duplicates_or_gaps_while_followers_are_added() {
 #[tokio::test]
 async fn private_accounts_take_requests_and_show_lists_only_to_followers() {
     let app = spawn_isolated_app().await;
-    let owner = app.signed_in_user().await;
-    let requester = app.signed_in_user().await;
-    let stranger = app.signed_in_user().await;
-    let follower = app.signed_in_user().await;
+    let owner = fixture_user(&app).await;
+    let requester = fixture_user(&app).await;
+    let stranger = fixture_user(&app).await;
+    let follower = fixture_user(&app).await;
     // A follower from before the switch keeps access.
     follow(&app, &follower, &owner.id).await.expect(200);
     make_private(&app, &owner).await;

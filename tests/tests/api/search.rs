@@ -22,10 +22,10 @@ async fn search_ranks_exact_username_first_then_by_followers() {
     let quiet = named_user(&app, &format!("{word}.quiet"), "Quiet One").await;
     let by_name = named_user(&app, &format!("x{word}"), &format!("Anna {word}son")).await;
     for _ in 0..2 {
-        let fan = app.signed_in_user().await;
+        let fan = fixture_user(&app).await;
         follow(&app, &fan, &popular.id).await.expect(200);
     }
-    let fan = app.signed_in_user().await;
+    let fan = fixture_user(&app).await;
     follow(&app, &fan, &by_name.id).await.expect(200);
 
     let response = app
@@ -64,7 +64,7 @@ async fn search_ranks_exact_username_first_then_by_followers() {
     assert_eq!(usernames(limited.data()), vec![exact.username.clone()]);
 
     // Someone who blocked the searcher does not show up for them.
-    let searcher = app.signed_in_user().await;
+    let searcher = fixture_user(&app).await;
     app.post(
         &format!("/api/users/{}/block", searcher.id),
         Some(&popular.access_token),
@@ -127,11 +127,11 @@ async fn search_follows_renames_and_refuses_bad_queries() {
 #[tokio::test]
 async fn suggestions_put_friends_of_friends_first_and_skip_followed_blocked_and_self() {
     let app = spawn_isolated_app().await;
-    let me = app.signed_in_user().await;
-    let friend = app.signed_in_user().await;
-    let friend_of_friend = app.signed_in_user().await;
-    let already = app.signed_in_user().await;
-    let blocked_me = app.signed_in_user().await;
+    let me = fixture_user(&app).await;
+    let friend = fixture_user(&app).await;
+    let friend_of_friend = fixture_user(&app).await;
+    let already = fixture_user(&app).await;
+    let blocked_me = fixture_user(&app).await;
     follow(&app, &me, &friend.id).await.expect(200);
     follow(&app, &me, &already.id).await.expect(200);
     follow(&app, &friend, &friend_of_friend.id)

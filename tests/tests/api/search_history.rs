@@ -7,9 +7,9 @@ use crate::social_support::*;
 #[tokio::test]
 async fn history_is_added_listed_newest_first_deleted_and_cleared() {
     let app = spawn_isolated_app().await;
-    let me = app.signed_in_user().await;
-    let found = app.signed_in_user().await;
-    let other = app.signed_in_user().await;
+    let me = fixture_user(&app).await;
+    let found = fixture_user(&app).await;
+    let other = fixture_user(&app).await;
 
     let first = app
         .post(
@@ -85,7 +85,7 @@ async fn history_is_added_listed_newest_first_deleted_and_cleared() {
 #[tokio::test]
 async fn history_refuses_bad_input_and_anonymous_callers_and_is_capped() {
     let app = spawn_isolated_app().await;
-    let me = app.signed_in_user().await;
+    let me = fixture_user(&app).await;
     app.get("/api/search-history", None).await.expect(401);
     app.post("/api/search-history", None, json!({ "searchQuery": "x" }))
         .await

@@ -198,12 +198,72 @@ pub async fn picture_key(app: &TestApp, user: &TestUser) -> Option<String> {
         .and_then(|u| u.profile_picture_key)
 }
 
-/// `n` fresh signed-in users, created one after another (moto's transactions are not safe
-/// under many concurrent sign-ups; the tests' concurrency is in the follows themselves).
+/// One argon2 hash of `PASSWORD`, shared by every fixture user.
+static PASSWORD_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// A signed-in user created through the library (the registration transaction and a session),
+/// skipping the HTTP sign-up and a fresh argon2 hash each time: for tests that need many users
+/// as fixtures rather than testing sign-up. They can still sign in with `PASSWORD`.
+pub async fn fixture_user(app: &TestApp) -> TestUser {
+    let hash = PASSWORD_HASH
+        .get_or_init(|| async {
+            shared::auth::password::hash(PASSWORD.to_string())
+                .await
+                .unwrap_or_else(|e| panic!("hash: {e}"))
+        })
+        .await
+        .clone();
+    let username = api_tests::unique_name("fx");
+    let now = shared::time::now_rfc3339();
+    let user = shared::db::users::UserRecord {
+        id: ulid::Ulid::new().to_string(),
+        username: username.clone(),
+        email: format!("{username}@example.com"),
+        full_name: "Fixture User".into(),
+        password_hash: hash,
+        is_verified: true,
+        role: Default::default(),
+        status: Default::default(),
+        token_version: 0,
+        bio: None,
+        website: None,
+        gender: None,
+        is_private: false,
+        profile_picture_key: None,
+        followers_count: 0,
+        following_count: 0,
+        posts_count: 0,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let index = app
+        .state
+        .db
+        .search_index_puts(&user)
+        .unwrap_or_else(|e| panic!("{e}"));
+    match app.state.db.create_user(&user, index).await {
+        Ok(Ok(())) => {}
+        other => panic!("creating a fixture user: {other:?}"),
+    }
+    let pair = shared::auth::accounts::open_session(&app.state, &user)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    TestUser {
+        id: user.id,
+        username,
+        email: user.email,
+        password: PASSWORD.to_string(),
+        access_token: pair.access_token,
+        refresh_token: pair.refresh_token,
+    }
+}
+
+/// `n` fresh fixture users, created one after another (moto's transactions are not safe under
+/// many concurrent writes; the tests' concurrency is in the follows themselves).
 pub async fn many_users(app: &TestApp, n: usize) -> Vec<TestUser> {
     let mut users = Vec::with_capacity(n);
     for _ in 0..n {
-        users.push(app.signed_in_user().await);
+        users.push(fixture_user(app).await);
     }
     users
 }

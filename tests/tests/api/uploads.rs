@@ -41,7 +41,7 @@ async fn put(app: &TestApp, ticket: &Value, bytes: Vec<u8>) {
 #[tokio::test]
 async fn a_presigned_avatar_upload_round_trips_into_the_profile() {
     let app = spawn_isolated_app().await;
-    let user = app.signed_in_user().await;
+    let user = fixture_user(&app).await;
     let ticket = ticket(&app, &user, "avatar", "image/png", PNG.len()).await;
     assert_eq!(ticket["method"], "PUT");
     assert!(ticket["expiresAt"].is_string());
@@ -93,8 +93,8 @@ async fn a_presigned_avatar_upload_round_trips_into_the_profile() {
 #[tokio::test]
 async fn uploaded_objects_are_checked_by_their_bytes_size_and_owner() {
     let app = spawn_isolated_app().await;
-    let user = app.signed_in_user().await;
-    let other = app.signed_in_user().await;
+    let user = fixture_user(&app).await;
+    let other = fixture_user(&app).await;
 
     // Declared a PNG, sent text: the bytes decide.
     let lie = ticket(&app, &user, "avatar", "image/png", 20).await;
@@ -175,7 +175,7 @@ async fn uploaded_objects_are_checked_by_their_bytes_size_and_owner() {
 #[tokio::test]
 async fn presign_checks_purpose_type_and_size_up_front() {
     let app = spawn_isolated_app().await;
-    let user = app.signed_in_user().await;
+    let user = fixture_user(&app).await;
     let post = |body: Value| {
         let app = &app;
         let token = user.access_token.clone();
