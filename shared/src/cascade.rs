@@ -17,13 +17,12 @@ const PARALLEL_WRITES: usize = 8;
 pub enum DeletionStep {
     /// Follow edges both ways (the other users' counters fixed) and pending requests both ways.
     FollowGraph,
-    /// The user's terms in the search index.
-    SearchIndex,
     /// The profile picture object.
     ProfilePicture,
     /// Everything else in the user's partition: sessions, tokens, blocks, search history, requests.
     OwnPartition,
-    /// The profile and the username/email claims (so both can be registered again).
+    /// The profile and the username/email claims (so both can be registered again); the search
+    /// index lives on those two items and goes with them.
     ProfileAndClaims,
 }
 
@@ -31,7 +30,6 @@ pub enum DeletionStep {
 /// before `OwnPartition`.
 pub const ACCOUNT_DELETION_STEPS: &[DeletionStep] = &[
     DeletionStep::FollowGraph,
-    DeletionStep::SearchIndex,
     DeletionStep::ProfilePicture,
     DeletionStep::OwnPartition,
     DeletionStep::ProfileAndClaims,
@@ -84,13 +82,6 @@ async fn run_step(state: &AppState, user: &UserRecord, step: DeletionStep) -> Ap
                 )
                 .collect();
             db.delete_keys(&elsewhere).await
-        }
-        DeletionStep::SearchIndex => {
-            let terms: Vec<Key> = crate::db::search::search_terms(&user.username, &user.full_name)
-                .iter()
-                .map(|term| keys::search_term(term, me))
-                .collect();
-            db.delete_keys(&terms).await
         }
         DeletionStep::ProfilePicture => {
             if let Some(key) = &user.profile_picture_key {

@@ -1,5 +1,6 @@
 //! Profile edits: a strict whitelist of fields (anything else in a body changes nothing),
-//! the picture from uploaded bytes or an accepted upload key, and the search index kept in step.
+//! the picture from uploaded bytes or an accepted upload key, and the search index kept in step
+//! (the profile's own GSI1 entry, moved in the same update).
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::Deserialize;
@@ -93,8 +94,8 @@ fn cleared(value: &str) -> Option<String> {
     Some(value.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-/// Applies a validated patch: stores a new picture first, then the profile and search-index
-/// changes in 1 TransactWriteItems; the replaced picture is deleted afterwards.
+/// Applies a validated patch: stores a new picture first, then the profile (with its search
+/// index entry) in 1 write; the replaced picture is deleted afterwards.
 pub async fn update_profile(
     state: &AppState,
     user: &UserRecord,
@@ -126,13 +127,22 @@ pub async fn update_profile(
     let now = crate::time::now_rfc3339();
     values.insert(":now".into(), s(&now));
     updated.updated_at = now;
-    let mut writes: Vec<TransactWriteItem> = Vec::new();
 
     if let Some(name) = &patch.full_name {
         let name = name.trim().to_string();
-        writes.extend(state.db.search_index_changes(user, &name)?);
         sets.push("fullName = :fullName".into());
         values.insert(":fullName".into(), s(&name));
+        // The profile's search-index entry follows the name.
+        let index = crate::db::search::name_index(&name);
+        if index.is_empty() {
+            removes.push("GSI1PK");
+            removes.push("GSI1SK");
+        } else {
+            for (attribute, value) in index {
+                sets.push(format!("{attribute} = :{attribute}"));
+                values.insert(format!(":{attribute}"), value);
+            }
+        }
         updated.full_name = name;
     }
     let mut optional = |field: &'static str, value: Option<String>, target: &mut Option<String>| {
@@ -185,8 +195,10 @@ pub async fn update_profile(
         .condition_expression("attribute_exists(PK)")
         .set_expression_attribute_values(Some(values))
         .build()?;
-    writes.insert(0, TransactWriteItem::builder().update(update).build());
-    let committed = state.db.transact(writes).await;
+    let committed = state
+        .db
+        .transact(vec![TransactWriteItem::builder().update(update).build()])
+        .await;
     if !matches!(committed, Ok(true)) {
         if let Some(picture) = &new_picture {
             state.media.delete_quietly(&picture.key).await;

@@ -278,9 +278,7 @@ pub async fn register(state: &AppState, input: Registration) -> ApiResult<UserRe
     };
     let (token, link, code) = new_email_token(state, &user.id, EmailPurpose::Verify, true);
     let token_put = state.db.email_token_put(&token, EmailPurpose::Verify)?;
-    let mut extra = vec![token_put];
-    extra.extend(state.db.search_index_puts(&user)?);
-    match state.db.create_user(&user, extra).await? {
+    match state.db.create_user(&user, vec![token_put]).await? {
         Ok(()) => {}
         Err(RegisterConflict::Username) => {
             return Err(ApiError::conflict("Username already taken"))

@@ -145,15 +145,10 @@ pub fn follow_requests_list(owner: &str) -> String {
 /// Characters of a term that choose its index partition.
 pub const SEARCH_PREFIX_LEN: usize = 2;
 
-/// Index partition for terms starting with `prefix` (the first `SEARCH_PREFIX_LEN` characters).
+/// GSI1 partition of search terms (usernames, full names) starting with `prefix`
+/// (their first `SEARCH_PREFIX_LEN` characters).
 pub fn search_partition(prefix: &str) -> String {
     format!("SEARCH#{prefix}")
-}
-
-/// One searchable term (username or a full-name word) of one user.
-pub fn search_term(term: &str, user_id: &str) -> Key {
-    let prefix: String = term.chars().take(SEARCH_PREFIX_LEN).collect();
-    Key::new(search_partition(&prefix), format!("{term}#{user_id}"))
 }
 
 pub const SEARCH_HISTORY_PREFIX: &str = "SEARCHHIST#";
@@ -177,8 +172,7 @@ mod tests {
         assert_eq!(session("u", "s").sk, "SESSION#s");
         assert_eq!(email_token("u", EmailPurpose::Reset).sk, "TOKEN#reset");
         assert_eq!(username_claim("bob").pk, "USERNAME#bob");
-        assert_eq!(search_term("bob", "01H").pk, "SEARCH#bo");
-        assert_eq!(search_term("bob", "01H").sk, "bob#01H");
+        assert_eq!(search_partition("bo"), "SEARCH#bo");
         assert_eq!(following("a", "b").sk, "FOLLOWING#b");
         assert_eq!(follower("b", "a").pk, "USER#b");
     }

@@ -1,103 +1,78 @@
-//! The user search index: one small item per searchable term of a user (the username and each
-//! word of the full name) under `SEARCH#<first two characters>`, so a prefix search is one
-//! Query with `begins_with` and no Scan. Kept in step with the profile in the same
-//! transactions that create, rename and delete users.
+//! The user search index, on items registration already writes (so sign-up stays one
+//! transaction of the same size): the username claim carries `GSI1PK = SEARCH#<first two
+//! characters>` / `GSI1SK = <username>`, the profile the same for its lower-cased full name.
+//! A prefix search is one Query on GSI1 with `begins_with`, no Scan. A rename moves the profile's
+//! entry in the same update; deleting the claim and the profile removes both entries.
 
-use std::collections::BTreeSet;
-
-use aws_sdk_dynamodb::types::TransactWriteItem;
-
-use super::follows::{delete_any, put_any};
 use super::keys::{self, SEARCH_PREFIX_LEN};
 use super::listing::string_attr;
 use super::users::UserRecord;
-use super::{s, Db};
+use super::{s, Db, Item};
 use crate::error::ApiResult;
 
 /// Matches read from the index before ranking; the best `limit` of them are answered.
 pub const SEARCH_CANDIDATES: i32 = 100;
 
-/// A search query or term as the index stores it: lower case, no `#` (the key separator).
+/// A search query or term as the index stores it: lower case, single spaces, no `#`.
 pub fn normalize_term(raw: &str) -> String {
-    raw.trim()
-        .to_lowercase()
+    raw.to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
         .chars()
         .filter(|c| *c != '#')
         .collect()
 }
 
-/// The searchable terms of a user: the username and every full-name word of 2+ characters.
-pub fn search_terms(username: &str, full_name: &str) -> BTreeSet<String> {
-    let mut terms = BTreeSet::from([normalize_term(username)]);
-    terms.extend(
-        full_name
-            .split_whitespace()
-            .map(normalize_term)
-            .filter(|word| word.chars().count() >= SEARCH_PREFIX_LEN),
-    );
-    terms
+/// The GSI1 attributes that make `term` findable by prefix (none for a term too short).
+fn index_attributes(term: &str) -> Item {
+    let term = normalize_term(term);
+    if term.chars().count() < SEARCH_PREFIX_LEN {
+        return Item::new();
+    }
+    let prefix: String = term.chars().take(SEARCH_PREFIX_LEN).collect();
+    Item::from([
+        (keys::GSI1PK.to_string(), s(keys::search_partition(&prefix))),
+        (keys::GSI1SK.to_string(), s(term)),
+    ])
 }
 
-fn term_item(term: &str, user_id: &str) -> super::Item {
-    let mut item = keys::search_term(term, user_id).to_item();
-    item.insert("userId".into(), s(user_id));
-    item
+/// Index attributes of the username claim item.
+pub fn username_index(username: &str) -> Item {
+    index_attributes(username)
+}
+
+/// Index attributes of the profile item.
+pub fn name_index(full_name: &str) -> Item {
+    index_attributes(full_name)
 }
 
 impl Db {
-    /// Index writes for a new user (part of the registration transaction).
-    pub fn search_index_puts(&self, user: &UserRecord) -> ApiResult<Vec<TransactWriteItem>> {
-        search_terms(&user.username, &user.full_name)
-            .iter()
-            .map(|term| put_any(&self.table, term_item(term, &user.id)))
-            .collect()
-    }
-
-    /// Index writes that follow a change of full name (only the terms that changed).
-    pub fn search_index_changes(
-        &self,
-        user: &UserRecord,
-        new_full_name: &str,
-    ) -> ApiResult<Vec<TransactWriteItem>> {
-        let before = search_terms(&user.username, &user.full_name);
-        let after = search_terms(&user.username, new_full_name);
-        let mut writes = Vec::new();
-        for gone in before.difference(&after) {
-            writes.push(delete_any(&self.table, &keys::search_term(gone, &user.id))?);
-        }
-        for new in after.difference(&before) {
-            writes.push(put_any(&self.table, term_item(new, &user.id))?);
-        }
-        Ok(writes)
-    }
-
-    /// Index deletes for a user who is going away.
-    pub fn search_index_deletes(&self, user: &UserRecord) -> ApiResult<Vec<TransactWriteItem>> {
-        search_terms(&user.username, &user.full_name)
-            .iter()
-            .map(|term| delete_any(&self.table, &keys::search_term(term, &user.id)))
-            .collect()
-    }
-
-    /// Ids of users with a term starting with `query` (normalised, at least
-    /// `SEARCH_PREFIX_LEN` characters), in index order, without repeats. 1 Query.
+    /// Ids of users whose username or full name starts with `query` (normalised, at least
+    /// `SEARCH_PREFIX_LEN` characters), without repeats. 1 Query.
     pub async fn search_user_ids(&self, query: &str) -> ApiResult<Vec<String>> {
-        let first_word = query.split_whitespace().next().unwrap_or_default();
-        let prefix: String = first_word.chars().take(SEARCH_PREFIX_LEN).collect();
+        let query = normalize_term(query);
+        let prefix: String = query.chars().take(SEARCH_PREFIX_LEN).collect();
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :term)")
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :term)")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#sk", keys::GSI1SK)
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#userId", "userId")
             .expression_attribute_values(":pk", s(keys::search_partition(&prefix)))
-            .expression_attribute_values(":term", s(first_word))
-            .projection_expression("userId")
+            .expression_attribute_values(":term", s(query))
+            .projection_expression("#id, #userId")
             .limit(SEARCH_CANDIDATES)
             .send()
             .await?;
         let mut ids: Vec<String> = Vec::new();
         for item in out.items.unwrap_or_default() {
-            if let Some(id) = string_attr(&item, "userId") {
+            // The claim names its user in `userId`, the profile in `id`.
+            if let Some(id) = string_attr(&item, "userId").or_else(|| string_attr(&item, "id")) {
                 if !ids.iter().any(|known| known == id) {
                     ids.push(id.to_string());
                 }
@@ -107,13 +82,9 @@ impl Db {
     }
 }
 
-/// Whether a user matches the whole (possibly multi-word) query, by username or full name.
+/// Whether a user matches the whole query, by username or full name prefix.
 pub fn matches(user: &UserRecord, query: &str) -> bool {
-    let name = user.full_name.to_lowercase();
-    let compact: String = query.split_whitespace().collect();
-    user.username.starts_with(&compact)
-        || name.starts_with(query)
-        || name.contains(&format!(" {query}"))
+    user.username.starts_with(query) || normalize_term(&user.full_name).starts_with(query)
 }
 
 /// Exact username first, then the most followed, then alphabetical.
@@ -132,12 +103,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn terms_cover_username_and_name_words() {
-        let terms = search_terms("john.doe", "John  van Doe J");
+    fn terms_are_normalised_and_short_ones_skipped() {
+        assert_eq!(normalize_term("  John   VAN#Doe "), "john vandoe");
+        let name = name_index("John Doe");
         assert_eq!(
-            terms.into_iter().collect::<Vec<_>>(),
-            vec!["doe", "john", "john.doe", "van"]
+            name[keys::GSI1PK].as_s().ok().map(String::as_str),
+            Some("SEARCH#jo")
         );
-        assert_eq!(normalize_term(" Ab#C "), "abc");
+        assert_eq!(
+            name[keys::GSI1SK].as_s().ok().map(String::as_str),
+            Some("john doe")
+        );
+        assert!(name_index("J").is_empty());
     }
 }

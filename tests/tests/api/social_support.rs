@@ -236,12 +236,7 @@ pub async fn fixture_user(app: &TestApp) -> TestUser {
         created_at: now.clone(),
         updated_at: now,
     };
-    let index = app
-        .state
-        .db
-        .search_index_puts(&user)
-        .unwrap_or_else(|e| panic!("{e}"));
-    match app.state.db.create_user(&user, index).await {
+    match app.state.db.create_user(&user, Vec::new()).await {
         Ok(Ok(())) => {}
         other => panic!("creating a fixture user: {other:?}"),
     }
