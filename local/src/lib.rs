@@ -10,6 +10,10 @@ use shared::AppState;
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(auth::router(state.clone()))
-        .merge(health::router(state.clone()));
+        .merge(health::router(state.clone()))
+        .merge(users::router(state.clone()))
+        .merge(follow::router(state.clone()))
+        .merge(search_history::router(state.clone()))
+        .merge(uploads::router(state.clone()));
     shared::http::service(routes, &state.config)
 }

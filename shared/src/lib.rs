@@ -4,17 +4,22 @@
 
 pub mod auth;
 pub mod aws;
+pub mod cascade;
 pub mod config;
 pub mod db;
+pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod mail;
 pub mod media;
 pub mod metrics;
 pub mod pagination;
+pub mod profiles;
+pub mod social;
 pub mod state;
 pub mod telemetry;
 pub mod time;
+pub mod uploads;
 pub mod validation;
 pub mod views;
 

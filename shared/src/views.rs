@@ -80,3 +80,108 @@ impl UserSummary {
         }
     }
 }
+
+async fn picture_url(user: &UserRecord, media: &Media) -> Option<String> {
+    match &user.profile_picture_key {
+        Some(key) => media.url(key).await,
+        None => None,
+    }
+}
+
+/// Another user's profile as the viewer sees it: counts and the viewer's standing, never the email.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicProfile {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    pub full_name: String,
+    pub profile_picture: Option<String>,
+    pub bio: Option<String>,
+    pub website: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    pub is_private: bool,
+    pub is_verified: bool,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub posts_count: i64,
+    pub is_following: bool,
+    pub follow_status: crate::db::follows::FollowStatus,
+    /// The viewer has blocked this account.
+    pub is_blocked: bool,
+    pub created_at: String,
+}
+
+impl PublicProfile {
+    pub async fn from_record(
+        user: &UserRecord,
+        relation: &crate::social::Relation,
+        media: &Media,
+    ) -> Self {
+        use crate::db::follows::FollowStatus;
+        Self {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            full_name: user.full_name.clone(),
+            profile_picture: picture_url(user, media).await,
+            bio: user.bio.clone(),
+            website: user.website.clone(),
+            gender: user.gender.clone(),
+            is_private: user.is_private,
+            is_verified: user.is_verified,
+            followers_count: user.followers_count,
+            following_count: user.following_count,
+            posts_count: user.posts_count,
+            is_following: relation.follow_status == FollowStatus::Following,
+            follow_status: relation.follow_status,
+            is_blocked: relation.viewer_blocked_owner,
+            created_at: user.created_at.clone(),
+        }
+    }
+}
+
+/// A user inside lists (followers, following, requests, blocked, search results).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCard {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    pub full_name: String,
+    pub profile_picture: Option<String>,
+    pub bio: Option<String>,
+    pub is_private: bool,
+    pub is_verified: bool,
+    pub followers_count: i64,
+}
+
+impl UserCard {
+    pub async fn from_record(user: &UserRecord, media: &Media) -> Self {
+        Self {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            full_name: user.full_name.clone(),
+            profile_picture: picture_url(user, media).await,
+            bio: user.bio.clone(),
+            is_private: user.is_private,
+            is_verified: user.is_verified,
+            followers_count: user.followers_count,
+        }
+    }
+
+    /// Cards for `ids` in that order, skipping users that no longer exist.
+    pub async fn for_ids(
+        ids: &[String],
+        users: &std::collections::HashMap<String, UserRecord>,
+        media: &Media,
+    ) -> Vec<Self> {
+        let mut cards = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(user) = users.get(id) {
+                cards.push(Self::from_record(user, media).await);
+            }
+        }
+        cards
+    }
+}

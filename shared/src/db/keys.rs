@@ -99,6 +99,68 @@ pub fn login_failures(identifier: &str) -> Key {
     Key::new(format!("LOGINFAIL#{identifier}"), "LOGINFAIL")
 }
 
+// ---------- follow graph ----------
+// Two items per edge so either side is one GetItem away; GSI1 lists each side newest first
+// (GSI1SK is the edge's ULID).
+
+/// `follower` follows `followee`: lives in the follower's partition.
+pub fn following(follower: &str, followee: &str) -> Key {
+    Key::new(user_pk(follower), format!("FOLLOWING#{followee}"))
+}
+
+/// The mirror of `following`, in the followee's partition.
+pub fn follower(followee: &str, follower: &str) -> Key {
+    Key::new(user_pk(followee), format!("FOLLOWER#{follower}"))
+}
+
+/// GSI1 partition listing whom `user_id` follows.
+pub fn following_list(user_id: &str) -> String {
+    format!("FOLLOWINGOF#{user_id}")
+}
+
+/// GSI1 partition listing who follows `user_id`.
+pub fn followers_list(user_id: &str) -> String {
+    format!("FOLLOWERSOF#{user_id}")
+}
+
+/// A pending request from `requester` to follow the private account `owner`.
+pub fn follow_request(owner: &str, requester: &str) -> Key {
+    Key::new(user_pk(owner), format!("FOLLOWREQ#{requester}"))
+}
+
+pub const SENT_REQUEST_PREFIX: &str = "REQUESTED#";
+
+/// The requester's copy of a pending request, so account deletion finds what it sent.
+pub fn sent_follow_request(requester: &str, owner: &str) -> Key {
+    Key::new(user_pk(requester), format!("{SENT_REQUEST_PREFIX}{owner}"))
+}
+
+/// GSI1 partition listing the requests waiting for `owner`.
+pub fn follow_requests_list(owner: &str) -> String {
+    format!("FOLLOWREQSOF#{owner}")
+}
+
+// ---------- search ----------
+
+/// Characters of a term that choose its index partition.
+pub const SEARCH_PREFIX_LEN: usize = 2;
+
+/// GSI1 partition of search terms (usernames, full names) starting with `prefix`
+/// (their first `SEARCH_PREFIX_LEN` characters).
+pub fn search_partition(prefix: &str) -> String {
+    format!("SEARCH#{prefix}")
+}
+
+pub const SEARCH_HISTORY_PREFIX: &str = "SEARCHHIST#";
+
+/// One search-history entry; the ULID keeps the partition newest-last.
+pub fn search_history(user_id: &str, entry_id: &str) -> Key {
+    Key::new(
+        user_pk(user_id),
+        format!("{SEARCH_HISTORY_PREFIX}{entry_id}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +172,8 @@ mod tests {
         assert_eq!(session("u", "s").sk, "SESSION#s");
         assert_eq!(email_token("u", EmailPurpose::Reset).sk, "TOKEN#reset");
         assert_eq!(username_claim("bob").pk, "USERNAME#bob");
+        assert_eq!(search_partition("bo"), "SEARCH#bo");
+        assert_eq!(following("a", "b").sk, "FOLLOWING#b");
+        assert_eq!(follower("b", "a").pk, "USER#b");
     }
 }

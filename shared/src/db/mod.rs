@@ -1,7 +1,11 @@
 //! The DynamoDB access layer: one module per entity, every key from `keys`.
 
 pub mod blocks;
+pub mod follows;
 pub mod keys;
+pub mod listing;
+pub mod search;
+pub mod search_history;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -98,12 +98,12 @@ impl Db {
     ) -> ApiResult<Result<(), RegisterConflict>> {
         let mut profile: Item = serde_dynamo::to_item(user)?;
         profile.extend(keys::user(&user.id).to_item());
+        profile.extend(super::search::name_index(&user.full_name));
+        let mut username_claim = claim_item(&keys::username_claim(&user.username), &user.id);
+        username_claim.extend(super::search::username_index(&user.username));
         let mut writes = vec![
             put_if_absent(&self.table, profile)?,
-            put_if_absent(
-                &self.table,
-                claim_item(&keys::username_claim(&user.username), &user.id),
-            )?,
+            put_if_absent(&self.table, username_claim)?,
             put_if_absent(
                 &self.table,
                 claim_item(&keys::email_claim(&user.email), &user.id),

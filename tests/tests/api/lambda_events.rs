@@ -74,3 +74,28 @@ async fn auth_function_registers_through_an_http_api_event() {
     assert_eq!(duplicate["statusCode"], 409, "{duplicate}");
     assert_eq!(body(&duplicate)["success"], false);
 }
+
+#[tokio::test]
+async fn follow_function_lists_followers_through_an_http_api_event() {
+    let app = spawn_app().await;
+    let star = app.signed_in_user().await;
+    let fan = app.signed_in_user().await;
+    app.post(
+        &format!("/api/follow/{}/follow", star.id),
+        Some(&fan.access_token),
+        serde_json::json!({}),
+    )
+    .await
+    .expect(200);
+    let runtime = start("follow").await;
+    let event = fixture("http-follow-followers.json")
+        .to_string()
+        .replace("__USER_ID__", &star.id);
+    let event: Value = serde_json::from_str(&event).unwrap_or_default();
+    let answer = runtime.invoke(event).await.unwrap_or_default();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let data = &body(&answer)["data"];
+    assert_eq!(data["followers"][0]["_id"], fan.id.as_str());
+    assert_eq!(data["pagination"]["totalFollowers"], 1);
+    assert_eq!(data["pagination"]["limit"], 5);
+}

@@ -1,8 +1,16 @@
 //! The black-box suite: one binary, real HTTP against the local stack, moto behind it.
 
+mod account_deletion;
 mod auth;
+mod blocks;
+mod follow;
 mod health;
 mod lambda_events;
 mod openapi;
+mod search;
+mod search_history;
+mod social_support;
 mod template;
 mod tokens;
+mod uploads;
+mod users;

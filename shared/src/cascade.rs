@@ -1,0 +1,111 @@
+//! Account deletion. Each feature owns one step of the cascade and registers it in
+//! `ACCOUNT_DELETION_STEPS` (and its arm in `run_step`): the one place to look when a feature
+//! adds data that belongs to a user. Steps are safe to re-run; the profile and the unique-name
+//! claims go last, so a failure half-way leaves an account that can still sign in and retry.
+
+use futures_util::stream::{self, TryStreamExt};
+
+use crate::db::keys::{self, Key};
+use crate::db::users::UserRecord;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// How many edge removals run at once.
+const PARALLEL_WRITES: usize = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeletionStep {
+    /// Follow edges both ways (the other users' counters fixed) and pending requests both ways.
+    FollowGraph,
+    /// The profile picture object.
+    ProfilePicture,
+    /// Everything else in the user's partition: sessions, tokens, blocks, search history, requests.
+    OwnPartition,
+    /// The profile and the username/email claims (so both can be registered again); the search
+    /// index lives on those two items and goes with them.
+    ProfileAndClaims,
+}
+
+/// In order. Later features (posts, comments, stories, messages, notifications) add theirs
+/// before `OwnPartition`.
+pub const ACCOUNT_DELETION_STEPS: &[DeletionStep] = &[
+    DeletionStep::FollowGraph,
+    DeletionStep::ProfilePicture,
+    DeletionStep::OwnPartition,
+    DeletionStep::ProfileAndClaims,
+];
+
+pub async fn delete_account(state: &AppState, user: &UserRecord) -> ApiResult<()> {
+    for step in ACCOUNT_DELETION_STEPS {
+        run_step(state, user, *step).await?;
+    }
+    Ok(())
+}
+
+fn suffixes(found: &[Key], prefix: &str) -> Vec<String> {
+    found
+        .iter()
+        .filter_map(|key| key.sk.strip_prefix(prefix).map(str::to_string))
+        .collect()
+}
+
+async fn run_step(state: &AppState, user: &UserRecord, step: DeletionStep) -> ApiResult<()> {
+    let db = &state.db;
+    let me = user.id.as_str();
+    match step {
+        DeletionStep::FollowGraph => {
+            let followees = suffixes(&db.partition_keys(me, "FOLLOWING#").await?, "FOLLOWING#");
+            stream::iter(followees.iter().map(Ok))
+                .try_for_each_concurrent(PARALLEL_WRITES, |other| async move {
+                    db.remove_edge_of_deleted_user(me, other, true).await
+                })
+                .await?;
+            let followers = suffixes(&db.partition_keys(me, "FOLLOWER#").await?, "FOLLOWER#");
+            stream::iter(followers.iter().map(Ok))
+                .try_for_each_concurrent(PARALLEL_WRITES, |other| async move {
+                    db.remove_edge_of_deleted_user(other, me, false).await
+                })
+                .await?;
+            // Requests I sent live in the owners' partitions; my copies say where.
+            let sent = suffixes(
+                &db.partition_keys(me, keys::SENT_REQUEST_PREFIX).await?,
+                keys::SENT_REQUEST_PREFIX,
+            );
+            let received = suffixes(&db.partition_keys(me, "FOLLOWREQ#").await?, "FOLLOWREQ#");
+            let elsewhere: Vec<Key> = sent
+                .iter()
+                .map(|owner| keys::follow_request(owner, me))
+                .chain(
+                    received
+                        .iter()
+                        .map(|requester| keys::sent_follow_request(requester, me)),
+                )
+                .collect();
+            db.delete_keys(&elsewhere).await
+        }
+        DeletionStep::ProfilePicture => {
+            if let Some(key) = &user.profile_picture_key {
+                state.media.delete_quietly(key).await;
+            }
+            Ok(())
+        }
+        DeletionStep::OwnPartition => {
+            let profile = keys::user(me);
+            let rest: Vec<Key> = db
+                .partition_keys(me, "")
+                .await?
+                .into_iter()
+                .filter(|key| *key != profile)
+                .collect();
+            db.delete_keys(&rest).await
+        }
+        DeletionStep::ProfileAndClaims => {
+            db.delete_keys(&[
+                keys::username_claim(&user.username),
+                keys::email_claim(&user.email),
+                keys::user(me),
+            ])
+            .await
+        }
+    }
+}
