@@ -21,6 +21,9 @@ pub enum DeletionStep {
     SearchIndex,
     /// The profile picture object.
     ProfilePicture,
+    /// The user's posts (with their likes, saves, comments and media) and the likes and saves
+    /// the user gave.
+    Posts,
     /// Everything else in the user's partition: sessions, tokens, blocks, search history, requests.
     OwnPartition,
     /// The profile and the username/email claims (so both can be registered again).
@@ -33,6 +36,7 @@ pub const ACCOUNT_DELETION_STEPS: &[DeletionStep] = &[
     DeletionStep::FollowGraph,
     DeletionStep::SearchIndex,
     DeletionStep::ProfilePicture,
+    DeletionStep::Posts,
     DeletionStep::OwnPartition,
     DeletionStep::ProfileAndClaims,
 ];
@@ -98,6 +102,7 @@ async fn run_step(state: &AppState, user: &UserRecord, step: DeletionStep) -> Ap
             }
             Ok(())
         }
+        DeletionStep::Posts => crate::posts::delete_posts_of(state, me).await,
         DeletionStep::OwnPartition => {
             let profile = keys::user(me);
             let rest: Vec<Key> = db

@@ -14,6 +14,7 @@ pub mod mail;
 pub mod media;
 pub mod metrics;
 pub mod pagination;
+pub mod posts;
 pub mod profiles;
 pub mod social;
 pub mod state;

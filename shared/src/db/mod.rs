@@ -4,6 +4,7 @@ pub mod blocks;
 pub mod follows;
 pub mod keys;
 pub mod listing;
+pub mod posts;
 pub mod search;
 pub mod search_history;
 pub mod sessions;

@@ -6,6 +6,8 @@ mod blocks;
 mod follow;
 mod health;
 mod lambda_events;
+mod posts;
+mod posts_support;
 mod search;
 mod search_history;
 mod social_support;
