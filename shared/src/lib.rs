@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod aws;
 pub mod cascade;
+pub mod comments;
 pub mod config;
 pub mod db;
 pub mod discovery;

@@ -573,12 +573,23 @@ pub async fn delete_posts_of(state: &AppState, user_id: &str) -> ApiResult<()> {
             }
         }
     }
-    let likes = db.gsi1_items(&keys::likes_by(user_id), &["postId"]).await?;
+    let likes = db
+        .gsi1_items(&keys::likes_by(user_id), &["postId", "commentId"])
+        .await?;
     for item in &likes {
-        if let Some(post_id) = string_attr(item, "postId") {
-            db.unlike_post(post_id, user_id)
-                .await
-                .or_else(ignore_missing)?;
+        match (string_attr(item, "postId"), string_attr(item, "commentId")) {
+            (Some(post_id), Some(comment_id)) => {
+                db.set_comment_like(post_id, comment_id, user_id, false)
+                    .await
+                    .map(|_| crate::db::posts::EdgeChange::Changed)
+                    .or_else(ignore_missing)?;
+            }
+            (Some(post_id), None) => {
+                db.unlike_post(post_id, user_id)
+                    .await
+                    .or_else(ignore_missing)?;
+            }
+            _ => {}
         }
     }
     let saves = db.gsi1_items(&keys::saved_by(user_id), &["postId"]).await?;

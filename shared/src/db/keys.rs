@@ -240,6 +240,48 @@ pub fn hashtag_entry(tag: &str, post_id: &str) -> Key {
     Key::new(hashtag_pk(tag), post_id)
 }
 
+// ---------- comments ----------
+// Comments live in their post's partition; GSI1 lists a post's top-level comments and a
+// comment's replies. The author's partition keeps a pointer per comment (account deletion).
+
+pub const COMMENT_PREFIX: &str = "COMMENT#";
+
+pub fn comment(post_id: &str, comment_id: &str) -> Key {
+    Key::new(post_pk(post_id), format!("{COMMENT_PREFIX}{comment_id}"))
+}
+
+/// GSI1 partition of a post's top-level comments (GSI1SK is the comment's ULID).
+pub fn comments_of(post_id: &str) -> String {
+    format!("COMMENTSOF#{post_id}")
+}
+
+/// GSI1 partition of a comment's replies.
+pub fn replies_of(comment_id: &str) -> String {
+    format!("REPLIESOF#{comment_id}")
+}
+
+pub const COMMENTED_PREFIX: &str = "COMMENTED#";
+
+/// The author's pointer to a comment they wrote.
+pub fn commented(user_id: &str, post_id: &str, comment_id: &str) -> Key {
+    Key::new(
+        user_pk(user_id),
+        format!("{COMMENTED_PREFIX}{post_id}#{comment_id}"),
+    )
+}
+
+pub fn comment_like_prefix(comment_id: &str) -> String {
+    format!("CLIKE#{comment_id}#")
+}
+
+/// `user_id` likes the comment (GSI1 `likes_by(user_id)` as for post likes).
+pub fn comment_like(post_id: &str, comment_id: &str, user_id: &str) -> Key {
+    Key::new(
+        post_pk(post_id),
+        format!("{}{user_id}", comment_like_prefix(comment_id)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The DynamoDB access layer: one module per entity, every key from `keys`.
 
 pub mod blocks;
+pub mod comments;
 pub mod follows;
 pub mod keys;
 pub mod listing;

@@ -241,6 +241,27 @@ impl Db {
             .into_iter()
             .filter(|key| *key != keys::post(id))
             .collect();
+        // Comment authors keep a pointer to each comment: those go too.
+        let comment_ids: Vec<&str> = children
+            .iter()
+            .filter_map(|key| key.sk.strip_prefix(keys::COMMENT_PREFIX))
+            .collect();
+        let comment_keys: Vec<Key> = comment_ids
+            .iter()
+            .map(|comment_id| keys::comment(id, comment_id))
+            .collect();
+        let comments = self.get_items(&comment_keys, true).await?;
+        let pointers: Vec<Key> = comments
+            .values()
+            .filter_map(|item| {
+                Some(keys::commented(
+                    string_attr(item, "authorId")?,
+                    id,
+                    string_attr(item, "commentId")?,
+                ))
+            })
+            .collect();
+        self.delete_keys(&pointers).await?;
         self.delete_keys(&children).await?;
         let author = &post.author_id;
         let mut writes = vec![

@@ -3,6 +3,7 @@
 mod account_deletion;
 mod auth;
 mod blocks;
+mod comments;
 mod follow;
 mod health;
 mod lambda_events;
