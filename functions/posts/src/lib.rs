@@ -27,6 +27,10 @@ pub fn router(state: AppState) -> Router {
             "/api/posts",
             post(create_post).layer(DefaultBodyLimit::max(CREATE_BODY_LIMIT)),
         )
+        .route("/api/posts/feed", get(feed))
+        .route("/api/posts/timeline", get(timeline))
+        .route("/api/posts/explore", get(explore))
+        .route("/api/posts/hashtag/{tag}", get(hashtag))
         .route("/api/posts/user/{user_id}", get(user_posts))
         .route("/api/posts/user/{user_id}/stats", get(user_stats))
         .route(
@@ -267,4 +271,55 @@ async fn user_stats(
 ) -> ApiResult<impl IntoResponse> {
     let stats = shared::posts::user_stats(&state, viewer.id(), &user_id).await?;
     Ok(ok("Post stats retrieved successfully", stats))
+}
+
+fn posts_answer(
+    message: &'static str,
+    (posts, pagination): (Vec<PostView>, shared::pagination::Pagination),
+) -> impl IntoResponse {
+    ok(
+        message,
+        json!({ "posts": posts, "pagination": pagination.to_json("totalPosts") }),
+    )
+}
+
+async fn feed(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let request = query.page_request()?;
+    let page = shared::feeds::global_feed(&state, viewer.id(), &request).await?;
+    Ok(posts_answer("Newsfeed retrieved successfully", page))
+}
+
+async fn timeline(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let request = query.page_request()?;
+    let page = shared::feeds::timeline(&state, auth.id(), &request).await?;
+    Ok(posts_answer("Timeline retrieved successfully", page))
+}
+
+async fn explore(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let request = query.page_request()?;
+    let page = shared::feeds::explore(&state, viewer.id(), &request).await?;
+    Ok(posts_answer("Explore posts retrieved successfully", page))
+}
+
+async fn hashtag(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Path(tag): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let request = query.page_request()?;
+    let page = shared::feeds::hashtag_posts(&state, viewer.id(), &tag, &request).await?;
+    Ok(posts_answer("Hashtag posts retrieved successfully", page))
 }

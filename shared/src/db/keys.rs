@@ -235,9 +235,11 @@ pub fn hashtag_pk(tag: &str) -> String {
     format!("TAG#{tag}")
 }
 
-/// A post under one of its hashtags (lower-case, without `#`).
+pub const TAGGED_POST_PREFIX: &str = "POST#";
+
+/// A post under one of its hashtags (lower-case, without `#`); the ULID orders the partition.
 pub fn hashtag_entry(tag: &str, post_id: &str) -> Key {
-    Key::new(hashtag_pk(tag), post_id)
+    Key::new(hashtag_pk(tag), format!("{TAGGED_POST_PREFIX}{post_id}"))
 }
 
 // ---------- comments ----------

@@ -2,6 +2,7 @@
 
 pub mod blocks;
 pub mod comments;
+pub mod feed;
 pub mod follows;
 pub mod keys;
 pub mod listing;

@@ -4,6 +4,7 @@ mod account_deletion;
 mod auth;
 mod blocks;
 mod comments;
+mod feeds;
 mod follow;
 mod health;
 mod lambda_events;

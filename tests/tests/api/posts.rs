@@ -2,7 +2,7 @@
 //! viewer's flags, owner-only edits, deletion cascades, likes and saves with exact counts,
 //! user post lists and stats, private accounts and blocks.
 
-use api_tests::{spawn_app, TestApp, TestUser};
+use api_tests::{TestApp, TestUser};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 use shared::db::keys;
@@ -79,7 +79,7 @@ async fn a_real_jpeg_becomes_a_post_with_its_author_tags_and_mentions() {
 
 #[tokio::test]
 async fn videos_come_as_a_small_mp4_or_through_a_presigned_upload() {
-    let app = spawn_app().await;
+    let app = spawn_isolated_app().await;
     let author = app.signed_in_user().await;
     let direct = multipart_post(
         &app,
@@ -144,7 +144,7 @@ async fn videos_come_as_a_small_mp4_or_through_a_presigned_upload() {
 
 #[tokio::test]
 async fn bad_creations_are_refused_with_their_status() {
-    let app = spawn_app().await;
+    let app = spawn_isolated_app().await;
     let author = app.signed_in_user().await;
     let token = Some(author.access_token.as_str());
     let text = multipart_post(
@@ -211,7 +211,7 @@ async fn bad_creations_are_refused_with_their_status() {
 
 #[tokio::test]
 async fn only_the_owner_edits_and_only_the_owner_or_an_admin_deletes() {
-    let app = spawn_app().await;
+    let app = spawn_isolated_app().await;
     let author = app.signed_in_user().await;
     let stranger = app.signed_in_user().await;
     let id = create_post(&app, &author, "first #one").await;
@@ -382,7 +382,7 @@ async fn fifty_concurrent_likes_by_fifty_users_count_exactly_fifty() {
 
 #[tokio::test]
 async fn likes_are_idempotent_and_exact() {
-    let app = spawn_app().await;
+    let app = spawn_isolated_app().await;
     let author = app.signed_in_user().await;
     let fan = app.signed_in_user().await;
     let id = create_post(&app, &author, "once").await;
@@ -422,7 +422,7 @@ async fn likes_are_idempotent_and_exact() {
 
 #[tokio::test]
 async fn saves_are_idempotent_and_listed_for_their_owner_only() {
-    let app = spawn_app().await;
+    let app = spawn_isolated_app().await;
     let author = app.signed_in_user().await;
     let fan = app.signed_in_user().await;
     let first = create_post(&app, &author, "one").await;
@@ -484,7 +484,7 @@ async fn saves_are_idempotent_and_listed_for_their_owner_only() {
 
 #[tokio::test]
 async fn user_posts_filter_by_media_type_page_and_count() {
-    let app = spawn_app().await;
+    let app = spawn_isolated_app().await;
     let author = app.signed_in_user().await;
     let fan = app.signed_in_user().await;
     let mut images = Vec::new();
@@ -587,7 +587,7 @@ async fn user_posts_filter_by_media_type_page_and_count() {
 
 #[tokio::test]
 async fn private_accounts_show_posts_to_followers_only() {
-    let app = spawn_app().await;
+    let app = spawn_isolated_app().await;
     let owner = app.signed_in_user().await;
     let stranger = app.signed_in_user().await;
     let follower = app.signed_in_user().await;
@@ -626,7 +626,7 @@ async fn private_accounts_show_posts_to_followers_only() {
 
 #[tokio::test]
 async fn blocks_hide_posts_both_ways() {
-    let app = spawn_app().await;
+    let app = spawn_isolated_app().await;
     let author = app.signed_in_user().await;
     let blocked = app.signed_in_user().await;
     let id = create_post(&app, &author, "not for you").await;
