@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::db::comments::{CommentRecord, CreateOutcome};
 use crate::db::keys::{self, Key};
-use crate::db::listing::{contains_key, take_item, ListSource};
+use crate::db::listing::{contains_key, ListSource};
 use crate::db::posts::PostRecord;
 use crate::db::users::UserRecord;
 use crate::error::{ApiError, ApiResult};
@@ -162,7 +162,7 @@ pub async fn comments_page(
             wanted.push(keys::comment_like(post_id, &comment.comment_id, viewer));
         }
     }
-    let mut found = state.db.get_items(&wanted, true).await?;
+    let found = state.db.get_items(&wanted, true).await?;
     check_post_visible(viewer, &post, &found)?;
     let mut views = Vec::with_capacity(comments.len());
     for comment in &comments {
@@ -181,7 +181,6 @@ pub async fn comments_page(
         });
         views.push(CommentView::build(state, comment, &author, liked).await);
     }
-    take_item(&mut found, &keys::user(&post.author_id));
     Ok((
         views,
         page.pagination(Some(u64::try_from(total).unwrap_or_default())),

@@ -312,7 +312,20 @@ pub async fn set_edge(
     edge: PostEdge,
     on: bool,
 ) -> ApiResult<i64> {
-    let (post, _, _, _) = visible_post(state, Some(&user.id), post_id).await?;
+    let (post, _, liked, saved) = visible_post(state, Some(&user.id), post_id).await?;
+    let already = match edge {
+        PostEdge::Like => liked,
+        PostEdge::Save => saved,
+    };
+    if already == on {
+        // Nothing to change: the consistent read of the post already holds the exact count
+        // (and no transaction is spent on a condition that would fail).
+        return Ok(match edge {
+            PostEdge::Like => post.likes,
+            PostEdge::Save => post.saves,
+        }
+        .max(0));
+    }
     let db = &state.db;
     match (edge, on) {
         (PostEdge::Like, true) => db.like_post(post_id, &user.id).await?,
@@ -337,8 +350,8 @@ fn entry_ids(item: &Item) -> Option<(String, String)> {
 
 /// Hydrates listing entries in one BatchGetItem per 100 keys: the posts, their authors, the
 /// viewer's likes and saves, and blocks either way. Entries whose post is gone, whose author is
-/// inactive, or whose author the viewer may not see are dropped. `relations_for_private`: also
-/// read follow edges so followers see private authors' posts.
+/// inactive, or whose author the viewer may not see are dropped (the relation keys include the
+/// follow edge, so followers see private authors' posts).
 pub async fn hydrate(
     state: &AppState,
     viewer: Option<&str>,

@@ -254,3 +254,39 @@ async fn hashtags_list_posts_newest_first_and_follow_edits() {
         .await
         .expect(400);
 }
+
+#[tokio::test]
+async fn suggestions_carry_the_newest_image_posts() {
+    let app = spawn_isolated_app().await;
+    let star = app.signed_in_user().await;
+    let fan = app.signed_in_user().await;
+    let me = app.signed_in_user().await;
+    follow(&app, &fan, &star.id).await.expect(200);
+    for i in 0..4 {
+        create_post(&app, &star, &format!("image {i}")).await;
+    }
+    multipart_post(
+        &app,
+        Some(&star.access_token),
+        Some((mp4(), "v.mp4")),
+        "a video",
+    )
+    .await
+    .expect(201);
+    let response = app
+        .get("/api/users/suggested", Some(&me.access_token))
+        .await;
+    response.expect(200);
+    let suggestions = response.data().as_array().cloned().unwrap_or_default();
+    let star_card = suggestions
+        .iter()
+        .find(|s| s["_id"] == star.id.as_str())
+        .unwrap_or_else(|| panic!("star suggested: {}", response.body));
+    let images = star_card["recentImages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(images.len(), 3, "{star_card}");
+    let first = images[0].as_str().unwrap_or_default();
+    assert_eq!(fetch_bytes(&app, first).await, JPEG);
+}
