@@ -25,7 +25,7 @@ pub const FEED_MAX_DAYS_PER_PAGE: usize = 31;
 pub const EXPLORE_DAYS: usize = 7;
 /// ...up to this many candidates.
 pub const EXPLORE_CANDIDATES: usize = 100;
-/// The timeline reads at most this many followed accounts (the most recently followed).
+/// The timeline reads at most this many followed accounts (a bound on the fan-out of one read).
 pub const TIMELINE_MAX_FOLLOWEES: usize = 500;
 
 fn entry(item: &Item) -> Option<(String, String)> {
@@ -159,7 +159,6 @@ pub async fn timeline(
     let following = state.db.partition_keys(me, "FOLLOWING#").await?;
     let mut authors: Vec<String> = following
         .iter()
-        .rev()
         .filter_map(|key| key.sk.strip_prefix("FOLLOWING#").map(str::to_string))
         .take(TIMELINE_MAX_FOLLOWEES)
         .collect();

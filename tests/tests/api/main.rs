@@ -3,12 +3,12 @@
 mod account_deletion;
 mod auth;
 mod blocks;
-mod comments;
-mod feeds;
 mod follow;
 mod health;
 mod lambda_events;
 mod posts;
+mod posts_comments;
+mod posts_feeds;
 mod posts_support;
 mod search;
 mod search_history;
