@@ -37,7 +37,7 @@ async fn put_upload(app: &TestApp, ticket: &Value, bytes: Vec<u8>) {
 
 #[tokio::test]
 async fn a_real_jpeg_becomes_a_post_with_its_author_tags_and_mentions() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let created = multipart_post(
         &app,
@@ -79,7 +79,7 @@ async fn a_real_jpeg_becomes_a_post_with_its_author_tags_and_mentions() {
 
 #[tokio::test]
 async fn videos_come_as_a_small_mp4_or_through_a_presigned_upload() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let direct = multipart_post(
         &app,
@@ -144,7 +144,7 @@ async fn videos_come_as_a_small_mp4_or_through_a_presigned_upload() {
 
 #[tokio::test]
 async fn bad_creations_are_refused_with_their_status() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let token = Some(author.access_token.as_str());
     let text = multipart_post(
@@ -211,7 +211,7 @@ async fn bad_creations_are_refused_with_their_status() {
 
 #[tokio::test]
 async fn only_the_owner_edits_and_only_the_owner_or_an_admin_deletes() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let stranger = app.signed_in_user().await;
     let id = create_post(&app, &author, "first #one").await;
@@ -286,7 +286,7 @@ async fn only_the_owner_edits_and_only_the_owner_or_an_admin_deletes() {
 
 #[tokio::test]
 async fn deleting_a_post_removes_its_likes_saves_entries_and_media() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let fan = app.signed_in_user().await;
     let id = create_post(&app, &author, "gone soon #cascade").await;
@@ -356,7 +356,7 @@ async fn deleting_a_post_removes_its_likes_saves_entries_and_media() {
 
 #[tokio::test]
 async fn fifty_concurrent_likes_by_fifty_users_count_exactly_fifty() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let id = create_post(&app, &author, "like me").await;
     let fans = many_users(&app, 50).await;
@@ -382,7 +382,7 @@ async fn fifty_concurrent_likes_by_fifty_users_count_exactly_fifty() {
 
 #[tokio::test]
 async fn likes_are_idempotent_and_exact() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let fan = app.signed_in_user().await;
     let id = create_post(&app, &author, "once").await;
@@ -422,7 +422,7 @@ async fn likes_are_idempotent_and_exact() {
 
 #[tokio::test]
 async fn saves_are_idempotent_and_listed_for_their_owner_only() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let fan = app.signed_in_user().await;
     let first = create_post(&app, &author, "one").await;
@@ -484,7 +484,7 @@ async fn saves_are_idempotent_and_listed_for_their_owner_only() {
 
 #[tokio::test]
 async fn user_posts_filter_by_media_type_page_and_count() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let fan = app.signed_in_user().await;
     let mut images = Vec::new();
@@ -587,7 +587,7 @@ async fn user_posts_filter_by_media_type_page_and_count() {
 
 #[tokio::test]
 async fn private_accounts_show_posts_to_followers_only() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let owner = app.signed_in_user().await;
     let stranger = app.signed_in_user().await;
     let follower = app.signed_in_user().await;
@@ -626,7 +626,7 @@ async fn private_accounts_show_posts_to_followers_only() {
 
 #[tokio::test]
 async fn blocks_hide_posts_both_ways() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let blocked = app.signed_in_user().await;
     let id = create_post(&app, &author, "not for you").await;

@@ -44,7 +44,7 @@ fn ids(response: &TestResponse, field: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn comments_and_replies_are_listed_with_their_counts() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let fan = app.signed_in_user().await;
     let post = create_post(&app, &author, "talk to me").await;
@@ -162,7 +162,7 @@ async fn comments_and_replies_are_listed_with_their_counts() {
 
 #[tokio::test]
 async fn only_authors_edit_and_authors_or_post_owners_delete() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let owner = app.signed_in_user().await;
     let writer = app.signed_in_user().await;
     let stranger = app.signed_in_user().await;
@@ -248,7 +248,7 @@ async fn only_authors_edit_and_authors_or_post_owners_delete() {
 
 #[tokio::test]
 async fn comment_likes_are_idempotent_and_exact() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let owner = app.signed_in_user().await;
     let fan = app.signed_in_user().await;
     let post = create_post(&app, &owner, "like the comments").await;
@@ -300,7 +300,7 @@ async fn comment_likes_are_idempotent_and_exact() {
 
 #[tokio::test]
 async fn private_and_blocked_posts_hide_their_comments() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let owner = app.signed_in_user().await;
     let stranger = app.signed_in_user().await;
     make_private(&app, &owner).await;
@@ -349,7 +349,7 @@ async fn private_and_blocked_posts_hide_their_comments() {
 
 #[tokio::test]
 async fn deleting_an_account_removes_its_posts_comments_and_likes() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let leaving = app.signed_in_user().await;
     let other = app.signed_in_user().await;
     let own_post = create_post(&app, &leaving, "mine #leaving").await;

@@ -32,7 +32,7 @@ async fn page(
 
 #[tokio::test]
 async fn the_feed_pages_newest_first_without_duplicates_or_gaps_while_posts_are_added() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let mut created = Vec::new();
     for i in 0..5 {
@@ -86,7 +86,7 @@ async fn the_feed_pages_newest_first_without_duplicates_or_gaps_while_posts_are_
 
 #[tokio::test]
 async fn the_feed_keeps_private_blocked_and_deleted_posts_out() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let public = app.signed_in_user().await;
     let private = app.signed_in_user().await;
     let viewer = app.signed_in_user().await;
@@ -120,7 +120,7 @@ async fn the_feed_keeps_private_blocked_and_deleted_posts_out() {
 
 #[tokio::test]
 async fn the_timeline_shows_followed_accounts_and_mine_newest_first() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let me = app.signed_in_user().await;
     let friend = app.signed_in_user().await;
     let private_friend = app.signed_in_user().await;
@@ -181,7 +181,7 @@ async fn the_timeline_shows_followed_accounts_and_mine_newest_first() {
 
 #[tokio::test]
 async fn explore_ranks_by_engagement_score() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let fans = many_users(&app, 3).await;
     let quiet = create_post(&app, &author, "quiet").await;
@@ -221,7 +221,7 @@ async fn explore_ranks_by_engagement_score() {
 
 #[tokio::test]
 async fn hashtags_list_posts_newest_first_and_follow_edits() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let author = app.signed_in_user().await;
     let tag = format!("tag{}", unique_word());
     let first = create_post(&app, &author, &format!("one #{tag}")).await;
@@ -257,7 +257,7 @@ async fn hashtags_list_posts_newest_first_and_follow_edits() {
 
 #[tokio::test]
 async fn suggestions_carry_the_newest_image_posts() {
-    let app = spawn_isolated_app().await;
+    let (app, _slot) = posts_app().await;
     let star = app.signed_in_user().await;
     let fan = app.signed_in_user().await;
     let me = app.signed_in_user().await;

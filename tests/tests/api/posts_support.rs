@@ -121,3 +121,33 @@ pub async fn item_exists(app: &TestApp, key: &shared::db::keys::Key) -> bool {
         .unwrap_or_else(|e| panic!("{e}"));
     !found.is_empty()
 }
+
+/// The post tests are write-heavy and moto is one Python process: at most this many run at
+/// once, so the shared-table suites running beside them (auth, follow) keep their timing.
+const POST_TEST_SLOTS: usize = 2;
+static RUNNING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+static FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// A running post test's slot, given back when the test ends (or panics).
+pub struct Slot;
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+        FREED.notify_one();
+    }
+}
+
+/// Waits for a slot (each test has its own thread), then the API against a table of its own.
+pub async fn posts_app() -> (TestApp, Slot) {
+    let slot = {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= POST_TEST_SLOTS {
+            running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Slot
+    };
+    (spawn_isolated_app().await, slot)
+}
