@@ -14,6 +14,8 @@ pub fn app(state: AppState) -> Router {
         .merge(users::router(state.clone()))
         .merge(follow::router(state.clone()))
         .merge(search_history::router(state.clone()))
-        .merge(uploads::router(state.clone()));
+        .merge(uploads::router(state.clone()))
+        .merge(posts::router(state.clone()))
+        .merge(comments::router(state.clone()));
     shared::http::service(routes, &state.config)
 }

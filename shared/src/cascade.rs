@@ -19,6 +19,11 @@ pub enum DeletionStep {
     FollowGraph,
     /// The profile picture object.
     ProfilePicture,
+    /// The user's posts (with their likes, saves, comments and media) and the likes and saves
+    /// the user gave.
+    Posts,
+    /// The comments the user wrote on other posts (with their replies), counters fixed.
+    Comments,
     /// Everything else in the user's partition: sessions, tokens, blocks, search history, requests.
     OwnPartition,
     /// The profile and the username/email claims (so both can be registered again); the search
@@ -31,6 +36,8 @@ pub enum DeletionStep {
 pub const ACCOUNT_DELETION_STEPS: &[DeletionStep] = &[
     DeletionStep::FollowGraph,
     DeletionStep::ProfilePicture,
+    DeletionStep::Posts,
+    DeletionStep::Comments,
     DeletionStep::OwnPartition,
     DeletionStep::ProfileAndClaims,
 ];
@@ -89,6 +96,8 @@ async fn run_step(state: &AppState, user: &UserRecord, step: DeletionStep) -> Ap
             }
             Ok(())
         }
+        DeletionStep::Posts => crate::posts::delete_posts_of(state, me).await,
+        DeletionStep::Comments => crate::comments::delete_comments_of(state, me).await,
         DeletionStep::OwnPartition => {
             let profile = keys::user(me);
             let rest: Vec<Key> = db

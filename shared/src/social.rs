@@ -129,15 +129,27 @@ impl Db {
     }
 }
 
-/// Up to three image URLs of a user's newest posts, for suggestions.
-/// Posts do not exist yet: the posts feature fills this in (one Query per user on its
-/// newest-posts index); until then every user has none.
+/// Up to three image URLs of a user's newest posts, for suggestions: one Query per user on
+/// the author's posts index (`POSTSBY#`), all users in parallel.
 pub async fn recent_images(
-    _db: &Db,
-    _media: &Media,
+    db: &Db,
+    media: &Media,
     user_ids: &[String],
 ) -> ApiResult<HashMap<String, Vec<String>>> {
-    Ok(user_ids.iter().map(|id| (id.clone(), Vec::new())).collect())
+    let keys_per_user =
+        futures_util::future::try_join_all(user_ids.iter().map(|id| db.recent_image_keys(id, 3)))
+            .await?;
+    let mut images = HashMap::with_capacity(user_ids.len());
+    for (id, media_keys) in user_ids.iter().zip(keys_per_user) {
+        let mut urls = Vec::with_capacity(media_keys.len());
+        for key in &media_keys {
+            if let Some(url) = media.url(key).await {
+                urls.push(url);
+            }
+        }
+        images.insert(id.clone(), urls);
+    }
+    Ok(images)
 }
 
 #[cfg(test)]

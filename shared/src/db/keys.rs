@@ -161,6 +161,124 @@ pub fn search_history(user_id: &str, entry_id: &str) -> Key {
     )
 }
 
+// ---------- posts ----------
+// A post and everything hanging off it (likes, saves, comments, comment likes) share the
+// partition `POST#<postId>`, so deleting a post is one Query of its partition.
+
+pub fn post_pk(post_id: &str) -> String {
+    format!("POST#{post_id}")
+}
+
+/// The post itself; its GSI1 (`posts_by`) lists an author's posts newest first.
+pub fn post(post_id: &str) -> Key {
+    Key::new(post_pk(post_id), "POST")
+}
+
+/// GSI1 partition listing every post of `author_id` (GSI1SK is the post's ULID).
+pub fn posts_by(author_id: &str) -> String {
+    format!("POSTSBY#{author_id}")
+}
+
+/// Sort-key prefix of an author's per-media-type listing (`image` or `video`).
+pub fn posts_of_type_prefix(media_type: &str) -> String {
+    format!("POSTS#{media_type}#")
+}
+
+/// The author's listing entry of one post by media type, so `filter=image|video` is one Query.
+pub fn post_of_type(author_id: &str, media_type: &str, post_id: &str) -> Key {
+    Key::new(
+        user_pk(author_id),
+        format!("{}{post_id}", posts_of_type_prefix(media_type)),
+    )
+}
+
+pub const LIKE_PREFIX: &str = "LIKE#";
+
+/// `user_id` likes the post; GSI1 `likes_by(user_id)` finds a user's likes (account deletion).
+pub fn post_like(post_id: &str, user_id: &str) -> Key {
+    Key::new(post_pk(post_id), format!("{LIKE_PREFIX}{user_id}"))
+}
+
+/// GSI1 partition of every like (post or comment) a user gave.
+pub fn likes_by(user_id: &str) -> String {
+    format!("LIKESBY#{user_id}")
+}
+
+pub const SAVE_PREFIX: &str = "SAVE#";
+
+/// `user_id` saved the post; GSI1 `saved_by(user_id)` is the user's saved list, newest first.
+pub fn post_save(post_id: &str, user_id: &str) -> Key {
+    Key::new(post_pk(post_id), format!("{SAVE_PREFIX}{user_id}"))
+}
+
+/// GSI1 partition listing the posts a user saved (GSI1SK is the save's ULID).
+pub fn saved_by(user_id: &str) -> String {
+    format!("SAVEDBY#{user_id}")
+}
+
+/// One day of the global feed (`yyyy-mm-dd`, UTC, from the post ULID's time).
+pub fn feed_bucket(day: &str) -> String {
+    format!("FEED#{day}")
+}
+
+/// A public post's entry in its day's feed bucket; the ULID orders the bucket.
+pub fn feed_entry(day: &str, post_id: &str) -> Key {
+    Key::new(feed_bucket(day), post_id)
+}
+
+pub fn hashtag_pk(tag: &str) -> String {
+    format!("TAG#{tag}")
+}
+
+pub const TAGGED_POST_PREFIX: &str = "POST#";
+
+/// A post under one of its hashtags (lower-case, without `#`); the ULID orders the partition.
+pub fn hashtag_entry(tag: &str, post_id: &str) -> Key {
+    Key::new(hashtag_pk(tag), format!("{TAGGED_POST_PREFIX}{post_id}"))
+}
+
+// ---------- comments ----------
+// Comments live in their post's partition; GSI1 lists a post's top-level comments and a
+// comment's replies. The author's partition keeps a pointer per comment (account deletion).
+
+pub const COMMENT_PREFIX: &str = "COMMENT#";
+
+pub fn comment(post_id: &str, comment_id: &str) -> Key {
+    Key::new(post_pk(post_id), format!("{COMMENT_PREFIX}{comment_id}"))
+}
+
+/// GSI1 partition of a post's top-level comments (GSI1SK is the comment's ULID).
+pub fn comments_of(post_id: &str) -> String {
+    format!("COMMENTSOF#{post_id}")
+}
+
+/// GSI1 partition of a comment's replies.
+pub fn replies_of(comment_id: &str) -> String {
+    format!("REPLIESOF#{comment_id}")
+}
+
+pub const COMMENTED_PREFIX: &str = "COMMENTED#";
+
+/// The author's pointer to a comment they wrote.
+pub fn commented(user_id: &str, post_id: &str, comment_id: &str) -> Key {
+    Key::new(
+        user_pk(user_id),
+        format!("{COMMENTED_PREFIX}{post_id}#{comment_id}"),
+    )
+}
+
+pub fn comment_like_prefix(comment_id: &str) -> String {
+    format!("CLIKE#{comment_id}#")
+}
+
+/// `user_id` likes the comment (GSI1 `likes_by(user_id)` as for post likes).
+pub fn comment_like(post_id: &str, comment_id: &str, user_id: &str) -> Key {
+    Key::new(
+        post_pk(post_id),
+        format!("{}{user_id}", comment_like_prefix(comment_id)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +293,9 @@ mod tests {
         assert_eq!(search_partition("bo"), "SEARCH#bo");
         assert_eq!(following("a", "b").sk, "FOLLOWING#b");
         assert_eq!(follower("b", "a").pk, "USER#b");
+        assert_eq!(post("01P").pk, "POST#01P");
+        assert_eq!(post_like("01P", "u").sk, "LIKE#u");
+        assert_eq!(post_of_type("a", "video", "01P").sk, "POSTS#video#01P");
+        assert_eq!(feed_entry("2026-11-22", "01P").pk, "FEED#2026-11-22");
     }
 }

@@ -1,9 +1,12 @@
 //! The DynamoDB access layer: one module per entity, every key from `keys`.
 
 pub mod blocks;
+pub mod comments;
+pub mod feed;
 pub mod follows;
 pub mod keys;
 pub mod listing;
+pub mod posts;
 pub mod search;
 pub mod search_history;
 pub mod sessions;

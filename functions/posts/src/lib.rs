@@ -1,0 +1,325 @@
+//! `/api/posts` (except comments): create (multipart file or an accepted upload key), read,
+//! edit, delete, like and save, a user's posts and stats, and the feeds.
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use shared::auth::{AuthUser, MaybeAuthUser};
+use shared::http::{created, done, ok, ApiJson};
+use shared::pagination::ListQuery;
+use shared::posts::{PostEdge, PostView, UserPostsFilter};
+use shared::uploads::Purpose;
+use shared::{ApiError, ApiResult, AppState};
+
+/// Files sent through the API itself: images and short videos up to 10 MB (longer videos go
+/// through a presigned upload, up to 50 MB).
+const MULTIPART_FILE_LIMIT: usize = 10 * 1024 * 1024;
+/// The file plus the caption and the multipart framing.
+const CREATE_BODY_LIMIT: usize = MULTIPART_FILE_LIMIT + 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/posts",
+            post(create_post).layer(DefaultBodyLimit::max(CREATE_BODY_LIMIT)),
+        )
+        .route("/api/posts/feed", get(feed))
+        .route("/api/posts/timeline", get(timeline))
+        .route("/api/posts/explore", get(explore))
+        .route("/api/posts/hashtag/{tag}", get(hashtag))
+        .route("/api/posts/user/{user_id}", get(user_posts))
+        .route("/api/posts/user/{user_id}/stats", get(user_stats))
+        .route(
+            "/api/posts/{post_id}",
+            get(get_post).patch(update_post).delete(delete_post),
+        )
+        .route("/api/posts/{post_id}/like", post(like).delete(unlike))
+        .route("/api/posts/{post_id}/save", post(save).delete(unsave))
+        .with_state(state)
+}
+
+fn is_multipart(request: &Request) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
+    if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(format!(
+            "File too large: files sent directly are limited to {} MB; use an upload for larger videos",
+            MULTIPART_FILE_LIMIT / (1024 * 1024)
+        ))
+    } else {
+        ApiError::bad_request(format!("Malformed multipart body: {}", err.body_text()))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody {
+    #[serde(default)]
+    caption: Option<String>,
+    #[serde(default)]
+    media_key: Option<String>,
+}
+
+/// Multipart `file` + `caption`, or JSON `{caption, mediaKey}`. Media is checked by its bytes
+/// before the post is written (1 TransactWriteItems).
+async fn create_post(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    request: Request,
+) -> ApiResult<impl IntoResponse> {
+    let (caption, media) = if is_multipart(&request) {
+        let mut multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|err| ApiError::bad_request(err.body_text()))?;
+        let mut caption = String::new();
+        let mut file = None;
+        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+            match field.name().unwrap_or_default() {
+                "file" | "image" | "video" | "media" => {
+                    file = Some(field.bytes().await.map_err(multipart_error)?)
+                }
+                "caption" => caption = field.text().await.map_err(multipart_error)?,
+                _ => {}
+            }
+        }
+        let caption = shared::posts::validate_caption(&caption)?;
+        let bytes = file
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| ApiError::invalid_field("file", "file is required"))?;
+        if bytes.len() > MULTIPART_FILE_LIMIT {
+            return Err(too_large());
+        }
+        let media = state
+            .media
+            .store_bytes(auth.id(), Purpose::Post, bytes.to_vec())
+            .await?;
+        (caption, media)
+    } else {
+        let ApiJson(body) = ApiJson::<CreateBody>::from_request(request, &state).await?;
+        let caption = shared::posts::validate_caption(body.caption.as_deref().unwrap_or(""))?;
+        let key = body
+            .media_key
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| ApiError::invalid_field("mediaKey", "mediaKey or a file is required"))?;
+        let media = state
+            .media
+            .accept_upload(auth.id(), key.trim(), Purpose::Post, "mediaKey")
+            .await?;
+        (caption, media)
+    };
+    let view = shared::posts::create_post(&state, &auth.user, &caption, media).await?;
+    Ok(created("Post created successfully", view))
+}
+
+fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "File too large: files sent directly are limited to {} MB; use an upload for larger videos",
+        MULTIPART_FILE_LIMIT / (1024 * 1024)
+    ))
+}
+
+async fn get_post(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Path(post_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let (post, author, liked, saved) =
+        shared::posts::visible_post(&state, viewer.id(), &post_id).await?;
+    Ok(ok(
+        "Post retrieved successfully",
+        PostView::build(&state, &post, &author, liked, saved).await,
+    ))
+}
+
+#[derive(Deserialize)]
+struct CaptionBody {
+    caption: Option<String>,
+}
+
+async fn update_post(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(post_id): Path<String>,
+    ApiJson(body): ApiJson<CaptionBody>,
+) -> ApiResult<impl IntoResponse> {
+    let caption = body
+        .caption
+        .ok_or_else(|| ApiError::invalid_field("caption", "caption is required"))?;
+    let view = shared::posts::update_caption(&state, &auth.user, &post_id, &caption).await?;
+    Ok(ok("Post updated successfully", view))
+}
+
+async fn delete_post(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(post_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    shared::posts::delete_post(&state, &auth.user, &post_id).await?;
+    Ok(done("Post deleted successfully"))
+}
+
+async fn edge(
+    state: AppState,
+    auth: AuthUser,
+    post_id: String,
+    edge: PostEdge,
+    on: bool,
+) -> ApiResult<impl IntoResponse> {
+    let count = shared::posts::set_edge(&state, &auth.user, &post_id, edge, on).await?;
+    Ok(match (edge, on) {
+        (PostEdge::Like, true) => ok(
+            "Post liked successfully",
+            json!({ "_id": post_id, "likes": count, "isLiked": true }),
+        ),
+        (PostEdge::Like, false) => ok(
+            "Post unliked successfully",
+            json!({ "_id": post_id, "likes": count, "isLiked": false }),
+        ),
+        (PostEdge::Save, true) => ok(
+            "Post saved successfully",
+            json!({ "_id": post_id, "saves": count, "isSaved": true }),
+        ),
+        (PostEdge::Save, false) => ok(
+            "Post unsaved successfully",
+            json!({ "_id": post_id, "saves": count, "isSaved": false }),
+        ),
+    })
+}
+
+async fn like(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(post_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    edge(state, auth, post_id, PostEdge::Like, true).await
+}
+
+async fn unlike(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(post_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    edge(state, auth, post_id, PostEdge::Like, false).await
+}
+
+async fn save(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(post_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    edge(state, auth, post_id, PostEdge::Save, true).await
+}
+
+async fn unsave(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(post_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    edge(state, auth, post_id, PostEdge::Save, false).await
+}
+
+#[derive(Deserialize, Default)]
+struct PostsQuery {
+    filter: Option<String>,
+    limit: Option<String>,
+    page: Option<String>,
+    offset: Option<String>,
+    cursor: Option<String>,
+}
+
+impl PostsQuery {
+    fn list_query(&self) -> ListQuery {
+        ListQuery {
+            limit: self.limit.clone(),
+            page: self.page.clone(),
+            offset: self.offset.clone(),
+            cursor: self.cursor.clone(),
+        }
+    }
+}
+
+async fn user_posts(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Path(user_id): Path<String>,
+    Query(query): Query<PostsQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let filter = UserPostsFilter::parse(query.filter.as_deref())?;
+    let request = query.list_query().page_request()?;
+    let (posts, pagination) =
+        shared::posts::user_posts(&state, viewer.id(), &user_id, filter, &request).await?;
+    Ok(ok(
+        "Posts retrieved successfully",
+        json!({ "posts": posts, "pagination": pagination.to_json("totalPosts") }),
+    ))
+}
+
+async fn user_stats(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Path(user_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let stats = shared::posts::user_stats(&state, viewer.id(), &user_id).await?;
+    Ok(ok("Post stats retrieved successfully", stats))
+}
+
+fn posts_answer(
+    message: &'static str,
+    (posts, pagination): (Vec<PostView>, shared::pagination::Pagination),
+) -> impl IntoResponse {
+    ok(
+        message,
+        json!({ "posts": posts, "pagination": pagination.to_json("totalPosts") }),
+    )
+}
+
+async fn feed(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let request = query.page_request()?;
+    let page = shared::feeds::global_feed(&state, viewer.id(), &request).await?;
+    Ok(posts_answer("Newsfeed retrieved successfully", page))
+}
+
+async fn timeline(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let request = query.page_request()?;
+    let page = shared::feeds::timeline(&state, auth.id(), &request).await?;
+    Ok(posts_answer("Timeline retrieved successfully", page))
+}
+
+async fn explore(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let request = query.page_request()?;
+    let page = shared::feeds::explore(&state, viewer.id(), &request).await?;
+    Ok(posts_answer("Explore posts retrieved successfully", page))
+}
+
+async fn hashtag(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Path(tag): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let request = query.page_request()?;
+    let page = shared::feeds::hashtag_posts(&state, viewer.id(), &tag, &request).await?;
+    Ok(posts_answer("Hashtag posts retrieved successfully", page))
+}

@@ -1,0 +1,305 @@
+//! Comments as the API shows them: who may comment, edit and delete, and pages of comments
+//! or replies hydrated in one BatchGetItem (authors, the viewer's likes, the post's author and
+//! the viewer's relation to it).
+
+use serde::Serialize;
+
+use crate::db::comments::{CommentRecord, CreateOutcome};
+use crate::db::keys::{self, Key};
+use crate::db::listing::{contains_key, ListSource};
+use crate::db::posts::PostRecord;
+use crate::db::users::UserRecord;
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::{PageRequest, Pagination};
+use crate::posts::visible_post;
+use crate::social::{can_view, Relation, Visibility};
+use crate::state::AppState;
+use crate::views::UserSummary;
+
+pub const MAX_COMMENT_CHARS: usize = 2200;
+
+/// Content of 1..2200 characters (trimmed).
+pub fn validate_content(raw: Option<&str>) -> ApiResult<String> {
+    let content = raw.unwrap_or_default().trim().to_string();
+    if content.is_empty() {
+        return Err(ApiError::invalid_field("content", "content is required"));
+    }
+    if content.chars().count() > MAX_COMMENT_CHARS {
+        return Err(ApiError::invalid_field(
+            "content",
+            format!("content must be at most {MAX_COMMENT_CHARS} characters"),
+        ));
+    }
+    Ok(content)
+}
+
+/// A comment as clients see it (seed 001 names its author `userId`; `user` is the same object).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentView {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub post_id: String,
+    pub user_id: UserSummary,
+    pub user: UserSummary,
+    pub content: String,
+    pub parent_comment_id: Option<String>,
+    pub likes: i64,
+    pub replies_count: i64,
+    pub is_liked: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl CommentView {
+    pub async fn build(
+        state: &AppState,
+        comment: &CommentRecord,
+        author: &UserRecord,
+        is_liked: bool,
+    ) -> Self {
+        let user = UserSummary::from_record(author, &state.media).await;
+        Self {
+            id: comment.comment_id.clone(),
+            post_id: comment.post_id.clone(),
+            user_id: user.clone(),
+            user,
+            content: comment.content.clone(),
+            parent_comment_id: comment.parent_comment_id.clone(),
+            likes: comment.likes.max(0),
+            replies_count: comment.replies_count.max(0),
+            is_liked,
+            created_at: comment.created_at.clone(),
+            updated_at: comment.updated_at.clone(),
+        }
+    }
+}
+
+fn comment_not_found() -> ApiError {
+    ApiError::not_found("Comment not found")
+}
+
+/// Comments on a visible post (or replies to one of its top-level comments):
+/// 1 GetItem + 1 BatchGetItem (visibility) + 1 TransactWriteItems.
+pub async fn create_comment(
+    state: &AppState,
+    author: &UserRecord,
+    post_id: &str,
+    raw_content: Option<&str>,
+    parent: Option<&str>,
+) -> ApiResult<CommentView> {
+    let content = validate_content(raw_content)?;
+    let parent = parent.map(str::trim).filter(|p| !p.is_empty());
+    visible_post(state, Some(&author.id), post_id).await?;
+    match state
+        .db
+        .create_comment(post_id, &author.id, &content, parent)
+        .await?
+    {
+        CreateOutcome::Created(comment) => {
+            Ok(CommentView::build(state, &comment, author, false).await)
+        }
+        CreateOutcome::PostMissing => Err(ApiError::not_found("Post not found")),
+        CreateOutcome::ParentMissing => {
+            // Tell a missing parent (404) from a reply to a reply (400, one level deep).
+            let (_, found) = state
+                .db
+                .post_and_comment(post_id, parent.unwrap_or_default())
+                .await?;
+            match found {
+                Some(_) => Err(ApiError::invalid_field(
+                    "parentCommentId",
+                    "replies are one level deep: reply to the top-level comment",
+                )),
+                None => Err(comment_not_found()),
+            }
+        }
+    }
+}
+
+/// A page of a post's top-level comments (newest first) or of a comment's replies (oldest
+/// first): the post GetItem and the Query run together, then 1 BatchGetItem reads the authors,
+/// the viewer's likes and the viewer's relation to the post's author.
+pub async fn comments_page(
+    state: &AppState,
+    viewer: Option<&str>,
+    post_id: &str,
+    parent: Option<&str>,
+    request: &PageRequest,
+) -> ApiResult<(Vec<CommentView>, Pagination)> {
+    let source = match parent {
+        Some(parent) => ListSource::Gsi1(keys::replies_of(parent)),
+        None => ListSource::Gsi1(keys::comments_of(post_id)),
+    };
+    let (post, parent_comment, page) = futures_util::try_join!(
+        state.db.get_post(post_id),
+        async {
+            match parent {
+                Some(parent) => Ok(state.db.post_and_comment(post_id, parent).await?.1),
+                None => Ok(None),
+            }
+        },
+        state.db.list_page(&source, request, parent.is_none(), None),
+    )?;
+    let post = post.ok_or_else(|| ApiError::not_found("Post not found"))?;
+    let total = match (parent, &parent_comment) {
+        (Some(_), None) => return Err(comment_not_found()),
+        (Some(_), Some(comment)) => comment.replies_count,
+        (None, _) => post.comments,
+    };
+    let comments: Vec<CommentRecord> = page
+        .items
+        .iter()
+        .map(|item| serde_dynamo::from_item(item.clone()))
+        .collect::<Result<_, _>>()?;
+    let mut wanted: Vec<Key> = vec![keys::user(&post.author_id)];
+    if let Some(viewer) = viewer.filter(|v| *v != post.author_id) {
+        wanted.extend(Relation::keys(viewer, &post.author_id));
+    }
+    for comment in &comments {
+        wanted.push(keys::user(&comment.author_id));
+        if let Some(viewer) = viewer {
+            wanted.push(keys::comment_like(post_id, &comment.comment_id, viewer));
+        }
+    }
+    let found = state.db.get_items(&wanted, true).await?;
+    check_post_visible(viewer, &post, &found)?;
+    let mut views = Vec::with_capacity(comments.len());
+    for comment in &comments {
+        let Some(item) = found
+            .get(&(keys::user_pk(&comment.author_id), "PROFILE".to_string()))
+            .cloned()
+        else {
+            continue;
+        };
+        let author: UserRecord = serde_dynamo::from_item(item)?;
+        let liked = viewer.is_some_and(|viewer| {
+            contains_key(
+                &found,
+                &keys::comment_like(post_id, &comment.comment_id, viewer),
+            )
+        });
+        views.push(CommentView::build(state, comment, &author, liked).await);
+    }
+    Ok((
+        views,
+        page.pagination(Some(u64::try_from(total).unwrap_or_default())),
+    ))
+}
+
+fn check_post_visible(
+    viewer: Option<&str>,
+    post: &PostRecord,
+    found: &std::collections::HashMap<(String, String), crate::db::Item>,
+) -> ApiResult<()> {
+    let not_found = || ApiError::not_found("Post not found");
+    let item = found
+        .get(&(keys::user_pk(&post.author_id), "PROFILE".to_string()))
+        .cloned()
+        .ok_or_else(not_found)?;
+    let author: UserRecord = serde_dynamo::from_item(item)?;
+    let relation = match viewer {
+        Some(viewer) => Relation::from_found(viewer, &post.author_id, found),
+        None => Relation::default(),
+    };
+    if viewer != Some(author.id.as_str()) && !author.is_active() {
+        return Err(not_found());
+    }
+    match can_view(viewer, &author, &relation) {
+        Visibility::Hidden => Err(not_found()),
+        Visibility::ProfileOnly => Err(ApiError::forbidden(
+            "This account is private or blocked: its posts are not visible to you",
+        )),
+        Visibility::Full => Ok(()),
+    }
+}
+
+/// The post and the comment, 404 when either is missing: 1 BatchGetItem.
+async fn existing(
+    state: &AppState,
+    post_id: &str,
+    comment_id: &str,
+) -> ApiResult<(PostRecord, CommentRecord)> {
+    match state.db.post_and_comment(post_id, comment_id).await? {
+        (Some(post), Some(comment)) => Ok((post, comment)),
+        (None, _) => Err(ApiError::not_found("Post not found")),
+        (Some(_), None) => Err(comment_not_found()),
+    }
+}
+
+/// The author edits the content: 1 BatchGetItem + 1 UpdateItem.
+pub async fn update_comment(
+    state: &AppState,
+    user: &UserRecord,
+    post_id: &str,
+    comment_id: &str,
+    raw_content: Option<&str>,
+) -> ApiResult<CommentView> {
+    let content = validate_content(raw_content)?;
+    let (_, mut comment) = existing(state, post_id, comment_id).await?;
+    if comment.author_id != user.id {
+        return Err(ApiError::forbidden("Only the author can edit this comment"));
+    }
+    comment.updated_at = state.db.update_comment(&comment, &content).await?;
+    comment.content = content;
+    let liked = !state
+        .db
+        .get_items(&[keys::comment_like(post_id, comment_id, &user.id)], true)
+        .await?
+        .is_empty();
+    Ok(CommentView::build(state, &comment, user, liked).await)
+}
+
+/// The author or the post's owner (or an admin) deletes a comment and its replies.
+pub async fn delete_comment(
+    state: &AppState,
+    user: &UserRecord,
+    post_id: &str,
+    comment_id: &str,
+) -> ApiResult<()> {
+    let (post, comment) = existing(state, post_id, comment_id).await?;
+    if comment.author_id != user.id && post.author_id != user.id && !crate::posts::is_admin(user) {
+        return Err(ApiError::forbidden(
+            "Only the author or the post's owner can delete this comment",
+        ));
+    }
+    state.db.delete_comment(&comment).await
+}
+
+/// Likes or unlikes a comment on a visible post and answers the exact count:
+/// 1 GetItem + 1 BatchGetItem (visibility), 1 TransactWriteItems, 1 GetItem.
+pub async fn set_comment_like(
+    state: &AppState,
+    user: &UserRecord,
+    post_id: &str,
+    comment_id: &str,
+    on: bool,
+) -> ApiResult<i64> {
+    visible_post(state, Some(&user.id), post_id).await?;
+    if comment_id.parse::<ulid::Ulid>().is_err() {
+        return Err(comment_not_found());
+    }
+    state
+        .db
+        .set_comment_like(post_id, comment_id, &user.id, on)
+        .await?;
+    state.db.comment_likes(post_id, comment_id).await
+}
+
+/// Account deletion: every comment the user wrote (with replies to it), counters fixed.
+pub async fn delete_comments_of(state: &AppState, user_id: &str) -> ApiResult<()> {
+    let db = &state.db;
+    let pointers = db.partition_keys(user_id, keys::COMMENTED_PREFIX).await?;
+    for pointer in pointers {
+        let Some(rest) = pointer.sk.strip_prefix(keys::COMMENTED_PREFIX) else {
+            continue;
+        };
+        let Some((post_id, comment_id)) = rest.split_once('#') else {
+            continue;
+        };
+        if let (_, Some(comment)) = db.post_and_comment(post_id, comment_id).await? {
+            db.delete_comment(&comment).await?;
+        }
+    }
+    Ok(())
+}

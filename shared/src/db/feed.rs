@@ -1,0 +1,116 @@
+//! Reads behind the global feed (day buckets `FEED#<yyyy-mm-dd>`, newest first) and the
+//! timeline (each followed author's `POSTSBY#` listing, read in parallel and merged).
+
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+
+use super::keys;
+use super::{s, Db, Item};
+use crate::error::ApiResult;
+
+/// How many followed accounts' listings the timeline reads at once.
+const TIMELINE_PARALLEL_QUERIES: usize = 16;
+
+impl Db {
+    /// Up to `limit` entries of one feed bucket, newest first, after `start` (a key of that
+    /// bucket) when given; the key to continue from when the bucket has more. 1 Query.
+    pub async fn feed_bucket_entries(
+        &self,
+        day: &str,
+        start: Option<Item>,
+        limit: usize,
+    ) -> ApiResult<(Vec<Item>, Option<Item>)> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::feed_bucket(day)))
+            .projection_expression("PK, SK, postId, authorId")
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// The newest `limit` post ids of each author older than `before` (a post ULID), read with
+    /// one Query per author, `TIMELINE_PARALLEL_QUERIES` at a time. Answers `(postId, authorId)`.
+    pub async fn newest_posts_of(
+        &self,
+        authors: &[String],
+        before: Option<&str>,
+        limit: usize,
+    ) -> ApiResult<Vec<(String, String)>> {
+        let queries: Vec<_> = authors
+            .iter()
+            .cloned()
+            .map(|author| {
+                let mut query = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(keys::GSI1)
+                    .expression_attribute_names("#pk", keys::GSI1PK)
+                    .expression_attribute_values(":pk", s(keys::posts_by(&author)))
+                    .projection_expression("postId")
+                    .scan_index_forward(false)
+                    .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX));
+                query = match before {
+                    Some(before) => query
+                        .key_condition_expression("#pk = :pk AND #sk < :before")
+                        .expression_attribute_names("#sk", keys::GSI1SK)
+                        .expression_attribute_values(":before", s(before)),
+                    None => query.key_condition_expression("#pk = :pk"),
+                };
+                async move {
+                    let out = query.send().await?;
+                    Ok::<_, crate::error::ApiError>(
+                        out.items
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(|item| {
+                                super::listing::string_attr(item, "postId")
+                                    .map(|id| (id.to_string(), author.clone()))
+                            })
+                            .collect(),
+                    )
+                }
+            })
+            .collect();
+        let per_author: Vec<Vec<(String, String)>> = stream::iter(queries)
+            .buffer_unordered(TIMELINE_PARALLEL_QUERIES)
+            .try_collect()
+            .await?;
+        Ok(per_author.into_iter().flatten().collect())
+    }
+}
+
+impl Db {
+    /// The media keys of a user's newest image posts (at most `limit`): 1 Query of the
+    /// author's image listing + the posts' keys read from the listing entries.
+    pub async fn recent_image_keys(&self, user_id: &str, limit: usize) -> ApiResult<Vec<String>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_values(":pk", s(keys::posts_by(user_id)))
+            .filter_expression("mediaType = :image")
+            .expression_attribute_values(":image", s("image"))
+            .projection_expression("mediaKey")
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit * 4).unwrap_or(i32::MAX))
+            .send()
+            .await?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| super::listing::string_attr(item, "mediaKey").map(str::to_string))
+            .take(limit)
+            .collect())
+    }
+}

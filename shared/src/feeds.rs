@@ -1,0 +1,318 @@
+//! The lists of posts that are not one user's: the global feed (day buckets), the timeline
+//! (fan-out on read over the accounts I follow), explore (ranked by `engagementScore`) and
+//! hashtags. Every page is hydrated by `posts::hydrate` (posts, authors, viewer flags and
+//! blocks in one BatchGetItem per 100 keys), which also drops deleted, blocked and private
+//! content the viewer may not see.
+
+use std::collections::HashSet;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use time::OffsetDateTime;
+
+use crate::db::keys;
+use crate::db::listing::{string_attr, ListSource};
+use crate::db::posts::day_string;
+use crate::db::Item;
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::{encode_cursor, PageRequest, Pagination, Start};
+use crate::posts::{hydrate, PostView};
+use crate::state::AppState;
+
+/// The feed walks back at most this many day buckets per request; a gap of this many days
+/// without a public post ends the feed (older posts stay reachable per user and per hashtag).
+pub const FEED_MAX_DAYS_PER_PAGE: usize = 31;
+/// Explore ranks the newest public posts of this many days...
+pub const EXPLORE_DAYS: usize = 7;
+/// ...up to this many candidates.
+pub const EXPLORE_CANDIDATES: usize = 100;
+/// The timeline reads at most this many followed accounts (a bound on the fan-out of one read).
+pub const TIMELINE_MAX_FOLLOWEES: usize = 500;
+
+fn entry(item: &Item) -> Option<(String, String)> {
+    Some((
+        string_attr(item, "postId")?.to_string(),
+        string_attr(item, "authorId")?.to_string(),
+    ))
+}
+
+fn previous_day(day: time::Date) -> time::Date {
+    day.previous_day().unwrap_or(day)
+}
+
+fn parse_day(bucket_pk: &str) -> Option<time::Date> {
+    let mut parts = bucket_pk.strip_prefix("FEED#")?.splitn(3, '-');
+    let year: i32 = parts.next()?.parse().ok()?;
+    let month: u8 = parts.next()?.parse().ok()?;
+    let day: u8 = parts.next()?.parse().ok()?;
+    time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()
+}
+
+/// Feed entries newest first, starting today (or after a cursor's entry), walking back day
+/// buckets until `wanted` entries are found or the walk limit is reached.
+async fn feed_entries(
+    state: &AppState,
+    start: Option<Item>,
+    wanted: usize,
+    max_days: usize,
+) -> ApiResult<(Vec<Item>, bool)> {
+    let (mut day, mut start_key) = match start {
+        Some(key) => {
+            let day = match key.get(keys::PK) {
+                Some(AttributeValue::S(pk)) => parse_day(pk),
+                _ => None,
+            }
+            .ok_or_else(|| ApiError::invalid_field("cursor", "cursor is invalid"))?;
+            (day, Some(key))
+        }
+        None => (OffsetDateTime::now_utc().date(), None),
+    };
+    let mut entries: Vec<Item> = Vec::with_capacity(wanted);
+    let mut days = 0;
+    while entries.len() < wanted && days < max_days {
+        let (items, more) = state
+            .db
+            .feed_bucket_entries(&day_string(day), start_key.take(), wanted - entries.len())
+            .await?;
+        entries.extend(items);
+        match more {
+            Some(key) if entries.len() < wanted => start_key = Some(key),
+            _ => {
+                day = previous_day(day);
+                days += 1;
+            }
+        }
+    }
+    let exhausted = entries.len() < wanted;
+    Ok((entries, exhausted))
+}
+
+/// Pagination when no total is maintained: what is known (items paged through so far, plus
+/// one when more exist).
+fn open_pagination(
+    request: &PageRequest,
+    shown: usize,
+    has_more: bool,
+    next: Option<String>,
+) -> Pagination {
+    let before = match request.start {
+        Start::Offset(offset) => u64::from(offset),
+        Start::After(_) => 0,
+    };
+    Pagination {
+        current_page: request.current_page(),
+        limit: request.limit,
+        total: Some(before + shown as u64 + u64::from(has_more)),
+        has_more,
+        next_cursor: next,
+    }
+}
+
+/// All public posts, newest first: day buckets (`FEED#<day>`), 1 Query per bucket touched
+/// (usually 1) + 1 BatchGetItem.
+pub async fn global_feed(
+    state: &AppState,
+    viewer: Option<&str>,
+    request: &PageRequest,
+) -> ApiResult<(Vec<PostView>, Pagination)> {
+    let limit = request.limit as usize;
+    let (skip, start) = match &request.start {
+        Start::Offset(offset) => (*offset as usize, None),
+        Start::After(key) => (0, Some(key.clone())),
+    };
+    let (entries, _) = feed_entries(state, start, skip + limit + 1, FEED_MAX_DAYS_PER_PAGE).await?;
+    let has_more = entries.len() > skip + limit;
+    let page: Vec<Item> = entries.into_iter().skip(skip).take(limit).collect();
+    let next = if has_more {
+        page.last().map(|item| {
+            let key: Item = [keys::PK, keys::SK]
+                .iter()
+                .filter_map(|name| item.get(*name).map(|v| (name.to_string(), v.clone())))
+                .collect();
+            encode_cursor(&key)
+        })
+    } else {
+        None
+    };
+    let ids: Vec<(String, String)> = page.iter().filter_map(entry).collect();
+    let posts = hydrate(state, viewer, &ids).await?;
+    Ok((posts, open_pagination(request, page.len(), has_more, next)))
+}
+
+/// Posts of the accounts `me` follows and mine, newest first. Fan-out on read: 1 Query of my
+/// follow edges, 1 Query per followed account (in parallel, each at most a page long), merge,
+/// then 1 BatchGetItem. The cursor is the last post id shown.
+pub async fn timeline(
+    state: &AppState,
+    me: &str,
+    request: &PageRequest,
+) -> ApiResult<(Vec<PostView>, Pagination)> {
+    let limit = request.limit as usize;
+    let (skip, before) = match &request.start {
+        Start::Offset(offset) => (*offset as usize, None),
+        Start::After(key) => match key.get("before") {
+            Some(AttributeValue::S(id)) if id.parse::<ulid::Ulid>().is_ok() => {
+                (0, Some(id.clone()))
+            }
+            _ => return Err(ApiError::invalid_field("cursor", "cursor is invalid")),
+        },
+    };
+    let following = state.db.partition_keys(me, "FOLLOWING#").await?;
+    let mut authors: Vec<String> = following
+        .iter()
+        .filter_map(|key| key.sk.strip_prefix("FOLLOWING#").map(str::to_string))
+        .take(TIMELINE_MAX_FOLLOWEES)
+        .collect();
+    authors.push(me.to_string());
+    let wanted = skip + limit + 1;
+    let mut merged = state
+        .db
+        .newest_posts_of(&authors, before.as_deref(), wanted)
+        .await?;
+    merged.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut seen = HashSet::new();
+    merged.retain(|(id, _)| seen.insert(id.clone()));
+    let has_more = merged.len() > skip + limit;
+    let page: Vec<(String, String)> = merged.into_iter().skip(skip).take(limit).collect();
+    let next = if has_more {
+        page.last().map(|(id, _)| {
+            encode_cursor(&Item::from([(
+                "before".to_string(),
+                AttributeValue::S(id.clone()),
+            )]))
+        })
+    } else {
+        None
+    };
+    let posts = hydrate(state, Some(me), &page).await?;
+    Ok((posts, open_pagination(request, page.len(), has_more, next)))
+}
+
+/// `(likes + 2·comments) / (1 + age in days)^1.5`: comments weigh twice a like (seed 001's
+/// score is likes + 2·comments), and a post loses about two thirds of its weight in its
+/// first two days.
+pub fn engagement_score(likes: i64, comments: i64, age_hours: f64) -> f64 {
+    let raw = (likes.max(0) + 2 * comments.max(0)) as f64;
+    let decay = (1.0 + age_hours.max(0.0) / 24.0).powf(1.5);
+    (raw / decay * 100.0).round() / 100.0
+}
+
+fn age_hours(created_at: &str) -> f64 {
+    OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+        .map(|at| (OffsetDateTime::now_utc() - at).as_seconds_f64() / 3600.0)
+        .unwrap_or(0.0)
+}
+
+/// Trending: the newest public posts (up to 100 from the last 7 day buckets) ranked by
+/// `engagementScore`. Up to 7 Queries + 1 BatchGetItem per 100 keys; pages by offset (the
+/// cursor carries the offset).
+pub async fn explore(
+    state: &AppState,
+    viewer: Option<&str>,
+    request: &PageRequest,
+) -> ApiResult<(Vec<PostView>, Pagination)> {
+    let limit = request.limit as usize;
+    let skip = match &request.start {
+        Start::Offset(offset) => *offset as usize,
+        Start::After(key) => match key.get("offset") {
+            Some(AttributeValue::N(n)) => n
+                .parse::<usize>()
+                .map_err(|_| ApiError::invalid_field("cursor", "cursor is invalid"))?,
+            _ => return Err(ApiError::invalid_field("cursor", "cursor is invalid")),
+        },
+    };
+    let (entries, _) = feed_entries(state, None, EXPLORE_CANDIDATES, EXPLORE_DAYS).await?;
+    let ids: Vec<(String, String)> = entries.iter().filter_map(entry).collect();
+    let mut posts = hydrate(state, viewer, &ids).await?;
+    for post in &mut posts {
+        post.engagement_score = Some(engagement_score(
+            post.likes,
+            post.comments,
+            age_hours(&post.created_at),
+        ));
+    }
+    posts.sort_by(|a, b| {
+        b.engagement_score
+            .partial_cmp(&a.engagement_score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(b.id.cmp(&a.id))
+    });
+    let total = posts.len();
+    let has_more = total > skip + limit;
+    let page: Vec<PostView> = posts.into_iter().skip(skip).take(limit).collect();
+    let next = has_more.then(|| {
+        encode_cursor(&Item::from([(
+            "offset".to_string(),
+            AttributeValue::N((skip + limit).to_string()),
+        )]))
+    });
+    let current_page = u32::try_from(skip / limit.max(1) + 1).unwrap_or(u32::MAX);
+    Ok((
+        page,
+        Pagination {
+            current_page,
+            limit: request.limit,
+            total: Some(total as u64),
+            has_more,
+            next_cursor: next,
+        },
+    ))
+}
+
+/// A hashtag as stored: lower-case, without `#`, letters, digits and `_` only.
+pub fn normalize_tag(raw: &str) -> ApiResult<String> {
+    let tag = raw.trim().trim_start_matches('#').to_lowercase();
+    if tag.is_empty() || !tag.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(ApiError::invalid_field(
+            "tag",
+            "tag must be letters, digits or _",
+        ));
+    }
+    Ok(tag)
+}
+
+/// Posts whose caption has `#tag`, newest first: 1 Query + 1 BatchGetItem.
+pub async fn hashtag_posts(
+    state: &AppState,
+    viewer: Option<&str>,
+    raw_tag: &str,
+    request: &PageRequest,
+) -> ApiResult<(Vec<PostView>, Pagination)> {
+    let tag = normalize_tag(raw_tag)?;
+    let source = ListSource::Partition {
+        pk: keys::hashtag_pk(&tag),
+        sk_prefix: keys::TAGGED_POST_PREFIX.to_string(),
+    };
+    let page = state
+        .db
+        .list_page(&source, request, true, Some(&["postId", "authorId"]))
+        .await?;
+    let ids: Vec<(String, String)> = page.items.iter().filter_map(entry).collect();
+    let posts = hydrate(state, viewer, &ids).await?;
+    let pagination = open_pagination(
+        request,
+        page.items.len(),
+        page.has_more,
+        page.next_cursor.clone(),
+    );
+    Ok((posts, pagination))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engagement_mixes_likes_comments_and_age() {
+        assert_eq!(engagement_score(150, 45, 0.0), 240.0);
+        assert!(engagement_score(10, 0, 0.0) > engagement_score(10, 0, 48.0));
+        assert!(engagement_score(0, 10, 5.0) > engagement_score(10, 0, 5.0));
+        assert_eq!(engagement_score(-3, 0, 1.0), 0.0);
+    }
+
+    #[test]
+    fn tags_are_normalised() {
+        assert_eq!(normalize_tag("#Beach").ok().as_deref(), Some("beach"));
+        assert!(normalize_tag("a b").is_err());
+        assert!(normalize_tag("#").is_err());
+    }
+}

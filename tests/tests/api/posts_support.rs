@@ -1,0 +1,153 @@
+//! Helpers for the post, feed and comment tests: real media bytes and post creation.
+
+use api_tests::{TestApp, TestResponse, TestUser};
+use serde_json::{json, Value};
+
+use crate::social_support::*;
+
+/// The smallest valid JPEG (1x1 grey, JFIF, arithmetic coded): 125 bytes.
+pub const JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x01, 0x00, 0x48,
+    0x00, 0x48, 0x00, 0x00, 0xFF, 0xDB, 0x00, 0x43, 0x00, 0x03, 0x02, 0x02, 0x02, 0x02, 0x02, 0x03,
+    0x02, 0x02, 0x02, 0x03, 0x03, 0x03, 0x03, 0x04, 0x06, 0x04, 0x04, 0x04, 0x04, 0x04, 0x08, 0x06,
+    0x06, 0x05, 0x06, 0x09, 0x08, 0x0A, 0x0A, 0x09, 0x08, 0x09, 0x09, 0x0A, 0x0C, 0x0F, 0x0C, 0x0A,
+    0x0B, 0x0E, 0x0B, 0x09, 0x09, 0x0D, 0x11, 0x0D, 0x0E, 0x0F, 0x10, 0x10, 0x11, 0x10, 0x0A, 0x0C,
+    0x12, 0x13, 0x12, 0x10, 0x13, 0x0F, 0x10, 0x10, 0x10, 0xFF, 0xC9, 0x00, 0x0B, 0x08, 0x00, 0x01,
+    0x00, 0x01, 0x01, 0x01, 0x11, 0x00, 0xFF, 0xCC, 0x00, 0x06, 0x00, 0x10, 0x10, 0x05, 0xFF, 0xDA,
+    0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0xD2, 0xCF, 0x20, 0xFF, 0xD9,
+];
+
+/// A small MP4: an `ftyp` box (isom brand) followed by an empty `mdat` box.
+pub fn mp4() -> Vec<u8> {
+    let mut bytes = vec![0x00, 0x00, 0x00, 0x18];
+    bytes.extend_from_slice(b"ftypisom");
+    bytes.extend_from_slice(&[0x00, 0x00, 0x02, 0x00]);
+    bytes.extend_from_slice(b"isommp41");
+    bytes.extend_from_slice(&[0x00, 0x00, 0x00, 0x08]);
+    bytes.extend_from_slice(b"mdat");
+    bytes
+}
+
+/// `POST /api/posts` as multipart with a `file` part (when given) and a caption.
+pub async fn multipart_post(
+    app: &TestApp,
+    token: Option<&str>,
+    file: Option<(Vec<u8>, &str)>,
+    caption: &str,
+) -> TestResponse {
+    let mut form = reqwest::multipart::Form::new().text("caption", caption.to_string());
+    if let Some((bytes, file_name)) = file {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str("application/octet-stream")
+            .unwrap_or_else(|e| panic!("{e}"));
+        form = form.part("file", part);
+    }
+    let mut request = app.client.post(app.url("/api/posts")).multipart(form);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    app.send(request).await
+}
+
+/// Creates an image post and answers its id.
+pub async fn create_post(app: &TestApp, user: &TestUser, caption: &str) -> String {
+    let response = multipart_post(
+        app,
+        Some(&user.access_token),
+        Some((JPEG.to_vec(), "photo.jpg")),
+        caption,
+    )
+    .await;
+    response.expect(201);
+    response.data()["_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no post id: {}", response.body))
+        .to_string()
+}
+
+pub async fn like(app: &TestApp, user: &TestUser, post_id: &str) -> TestResponse {
+    app.post(
+        &format!("/api/posts/{post_id}/like"),
+        Some(&user.access_token),
+        json!({}),
+    )
+    .await
+}
+
+pub async fn unlike(app: &TestApp, user: &TestUser, post_id: &str) -> TestResponse {
+    delete(
+        app,
+        &format!("/api/posts/{post_id}/like"),
+        Some(&user.access_token),
+    )
+    .await
+}
+
+pub async fn get_post(app: &TestApp, viewer: Option<&TestUser>, post_id: &str) -> TestResponse {
+    app.get(
+        &format!("/api/posts/{post_id}"),
+        viewer.map(|v| v.access_token.as_str()),
+    )
+    .await
+}
+
+/// The ids of a list answer's `posts`, in order.
+pub fn post_ids(response: &TestResponse) -> Vec<String> {
+    response.data()["posts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no posts: {}", response.body))
+        .iter()
+        .map(|p: &Value| p["_id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The number of posts the owner's profile counts.
+pub async fn posts_count(app: &TestApp, user: &TestUser) -> i64 {
+    let own = app
+        .get("/api/users/profile", Some(&user.access_token))
+        .await;
+    own.expect(200);
+    own.data()["postsCount"].as_i64().unwrap_or(-1)
+}
+
+/// Whether an item with this key exists in the table (read back after cascades).
+pub async fn item_exists(app: &TestApp, key: &shared::db::keys::Key) -> bool {
+    let found = app
+        .state
+        .db
+        .get_items(std::slice::from_ref(key), true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    !found.is_empty()
+}
+
+/// The post tests are write-heavy and moto is one Python process: at most this many run at
+/// once, so the shared-table suites running beside them (auth, follow) keep their timing.
+const POST_TEST_SLOTS: usize = 2;
+static RUNNING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+static FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// A running post test's slot, given back when the test ends (or panics).
+pub struct Slot;
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+        FREED.notify_one();
+    }
+}
+
+/// Waits for a slot (each test has its own thread), then the API against a table of its own.
+pub async fn posts_app() -> (TestApp, Slot) {
+    let slot = {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= POST_TEST_SLOTS {
+            running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Slot
+    };
+    (spawn_isolated_app().await, slot)
+}
