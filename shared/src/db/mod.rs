@@ -1,7 +1,10 @@
 //! The DynamoDB access layer: one module per entity, every key from `keys`.
 
 pub mod blocks;
+pub mod connections;
+pub mod conversations;
 pub mod keys;
+pub mod messages;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
