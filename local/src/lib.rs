@@ -2,6 +2,7 @@
 //! `template.yaml` declares, created in moto from that same definition.
 
 pub mod bootstrap;
+pub mod websocket;
 
 use axum::Router;
 use shared::AppState;
@@ -10,6 +11,7 @@ use shared::AppState;
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(auth::router(state.clone()))
-        .merge(health::router(state.clone()));
+        .merge(health::router(state.clone()))
+        .merge(messages::router(state.clone()));
     shared::http::service(routes, &state.config)
 }

@@ -3,5 +3,8 @@
 mod auth;
 mod health;
 mod lambda_events;
+mod messages;
+mod realtime;
 mod template;
 mod tokens;
+mod ws_events;
