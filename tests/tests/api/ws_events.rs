@@ -113,3 +113,34 @@ async fn ws_function_answers_websocket_api_events() {
         "$disconnect removed the connection"
     );
 }
+
+#[test]
+fn the_template_routes_what_the_local_emulation_routes() {
+    let path = local::bootstrap::template_path();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("template.yaml: {e}"));
+    let template: serde_yaml::Value =
+        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("template.yaml: {e}"));
+    let resources = template["Resources"]
+        .as_mapping()
+        .cloned()
+        .unwrap_or_default();
+    let api = &resources[&serde_yaml::Value::from("WebSocketApi")];
+    assert_eq!(api["Properties"]["ProtocolType"], "WEBSOCKET");
+    assert_eq!(
+        api["Properties"]["RouteSelectionExpression"],
+        "$request.body.action"
+    );
+    let mut route_keys: Vec<String> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .filter_map(|r| r["Properties"]["RouteKey"].as_str().map(str::to_string))
+        .collect();
+    route_keys.sort();
+    let mut expected: Vec<String> = local::websocket::ROUTES
+        .iter()
+        .map(|r| r.to_string())
+        .chain(["$connect", "$disconnect", "$default"].map(String::from))
+        .collect();
+    expected.sort();
+    assert_eq!(route_keys, expected);
+}
