@@ -4,11 +4,11 @@
 //! Items: `CONV#<id>` / `META` (participants); per participant `USER#<id>` / `CONVMEMBER#<conv>`
 //! carrying `unreadCount`, `lastMessage`, `lastMessageAt` and, on GSI1, `CONVS#<user>` /
 //! `ACT#<newest message id>` so the inbox is one Query, newest activity first; and per user
-//! `USER#<id>` / `INBOX` with the total unread count and the number of conversations.
+//! `USER#<id>` / `INBOX` with the total unread count.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -45,14 +45,12 @@ pub struct MembershipRecord {
     pub created_at: String,
 }
 
-/// The user's inbox counters.
+/// The user's inbox counter: unread messages across all conversations.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Inbox {
     #[serde(default)]
     pub unread_count: i64,
-    #[serde(default)]
-    pub conversations_count: i64,
 }
 
 /// What create-or-get needs to know, read in one BatchGetItem.
@@ -68,91 +66,69 @@ pub struct MembershipPage {
     pub last_key: Option<Item>,
 }
 
-fn membership_item(record: &MembershipRecord, activity_id: &str) -> ApiResult<Item> {
-    let mut item: Item = serde_dynamo::to_item(record)?;
-    item.extend(keys::conversation_member(&record.user_id, &record.conversation_id).to_item());
-    item.insert(
-        keys::GSI1PK.into(),
-        s(keys::conversations_of(&record.user_id)),
-    );
-    item.insert(
-        keys::GSI1SK.into(),
-        s(keys::conversation_activity(activity_id)),
-    );
-    Ok(item)
-}
-
 impl Db {
-    /// Creates the conversation and both memberships, counting it in both inboxes, in one
-    /// transaction. Answers `a`'s new membership, or `None` when it already existed (someone
-    /// else created it first).
-    pub async fn create_conversation(
-        &self,
-        a: &str,
-        b: &str,
-    ) -> ApiResult<Option<MembershipRecord>> {
+    /// Creates the conversation and both memberships in one transaction of idempotent updates
+    /// (`if_not_exists` everywhere, no condition that can fail): callers racing to create the same
+    /// conversation both succeed and leave exactly one behind, and nothing an earlier creation or
+    /// a first message wrote is overwritten. Answers `a`'s membership as a new conversation has it.
+    pub async fn create_conversation(&self, a: &str, b: &str) -> ApiResult<MembershipRecord> {
         let conversation_id = conversation_id_for(a, b);
         let now = crate::time::now_rfc3339();
         // A fresh ULID sorts the new, still empty, conversation by its creation time.
         let activity = ulid::Ulid::new().to_string();
-        let mut meta = keys::conversation(&conversation_id).to_item();
-        meta.insert("conversationId".into(), s(&conversation_id));
-        meta.insert(
-            "participants".into(),
-            aws_sdk_dynamodb::types::AttributeValue::Ss(vec![a.to_string(), b.to_string()]),
-        );
-        meta.insert("createdAt".into(), s(&now));
-        let mut created = None;
-        let mut writes = vec![TransactWriteItem::builder()
-            .put(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(meta))
-                    .condition_expression("attribute_not_exists(PK)")
-                    .build()?,
+        let meta = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::conversation(&conversation_id).to_item()))
+            .update_expression(
+                "SET conversationId = :id, participants = if_not_exists(participants, :p), \
+                 createdAt = if_not_exists(createdAt, :now)",
             )
-            .build()];
+            .expression_attribute_values(":id", s(&conversation_id))
+            .expression_attribute_values(
+                ":p",
+                aws_sdk_dynamodb::types::AttributeValue::Ss(vec![a.to_string(), b.to_string()]),
+            )
+            .expression_attribute_values(":now", s(&now))
+            .build()?;
+        let mut writes = vec![TransactWriteItem::builder().update(meta).build()];
         for (me, other) in [(a, b), (b, a)] {
-            let record = MembershipRecord {
-                conversation_id: conversation_id.clone(),
-                user_id: me.to_string(),
-                other_user_id: other.to_string(),
-                unread_count: 0,
-                messages_count: 0,
-                last_message: None,
-                last_message_at: now.clone(),
-                created_at: now.clone(),
-            };
-            writes.push(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(membership_item(&record, &activity)?))
-                            .build()?,
-                    )
-                    .build(),
-            );
-            writes.push(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(keys::inbox(me).to_item()))
-                            .update_expression("ADD conversationsCount :one")
-                            .expression_attribute_values(":one", n(1))
-                            .build()?,
-                    )
-                    .build(),
-            );
-            if me == a {
-                created = Some(record);
-            }
+            let membership = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(
+                    keys::conversation_member(me, &conversation_id).to_item(),
+                ))
+                .update_expression(
+                    "SET conversationId = :id, userId = :me, otherUserId = :other, \
+                     unreadCount = if_not_exists(unreadCount, :zero), \
+                     messagesCount = if_not_exists(messagesCount, :zero), \
+                     lastMessageAt = if_not_exists(lastMessageAt, :now), \
+                     createdAt = if_not_exists(createdAt, :now), \
+                     GSI1PK = :list, GSI1SK = if_not_exists(GSI1SK, :activity)",
+                )
+                .expression_attribute_values(":id", s(&conversation_id))
+                .expression_attribute_values(":me", s(me))
+                .expression_attribute_values(":other", s(other))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":now", s(&now))
+                .expression_attribute_values(":list", s(keys::conversations_of(me)))
+                .expression_attribute_values(":activity", s(keys::conversation_activity(&activity)))
+                .build()?;
+            writes.push(TransactWriteItem::builder().update(membership).build());
         }
-        Ok(if self.transact(writes).await? {
-            created
-        } else {
-            None
+        if !self.transact(writes).await? {
+            return Err(crate::error::ApiError::internal(
+                "conversation creation has no condition, yet one failed",
+            ));
+        }
+        Ok(MembershipRecord {
+            conversation_id,
+            user_id: a.to_string(),
+            other_user_id: b.to_string(),
+            unread_count: 0,
+            messages_count: 0,
+            last_message: None,
+            last_message_at: now.clone(),
+            created_at: now,
         })
     }
 

@@ -394,38 +394,39 @@ impl Db {
     }
 
     /// After an unsend: when the deleted message was the conversation's last one, both
-    /// memberships show the newest remaining message instead (or none). Conditioned on the
-    /// deleted id, so a message sent meanwhile is never overwritten. 1 Query + up to 2 updates.
+    /// memberships show the newest remaining message instead (or none), together. Conditioned on
+    /// the deleted id, so a message sent meanwhile is never overwritten.
+    /// 1 Query (+ 1 TransactWriteItems when it was the last).
     pub async fn replace_last_message(&self, deleted: &MessageRecord) -> ApiResult<()> {
         let newest = self.newest_message(&deleted.conversation_id).await?;
         if newest.as_ref().is_some_and(|m| m.id > deleted.id) {
             return Ok(());
         }
+        let replacement = match &newest {
+            Some(message) => Some(serde_dynamo::to_attribute_value::<_, AttributeValue>(
+                message,
+            )?),
+            None => None,
+        };
+        let mut writes = Vec::with_capacity(2);
         for user in [&deleted.sender_id, &deleted.recipient_id] {
-            let key = keys::conversation_member(user, &deleted.conversation_id);
-            let mut request = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key.to_item()))
+            let request = update(&self.table)
+                .set_key(Some(
+                    keys::conversation_member(user, &deleted.conversation_id).to_item(),
+                ))
                 .condition_expression("lastMessage.#id = :deleted")
                 .expression_attribute_names("#id", "id")
                 .expression_attribute_values(":deleted", s(&deleted.id));
-            request = match &newest {
+            let request = match &replacement {
                 Some(message) => request
                     .update_expression("SET lastMessage = :m")
-                    .expression_attribute_values(
-                        ":m",
-                        serde_dynamo::to_attribute_value::<_, AttributeValue>(message)?,
-                    ),
+                    .expression_attribute_values(":m", message.clone()),
                 None => request.update_expression("REMOVE lastMessage"),
             };
-            if let Err(err) = request.send().await {
-                if !super::is_condition_failed(&err) {
-                    return Err(err.into());
-                }
-            }
+            writes.push(item(request.build()?));
         }
+        // A failed condition means a newer message already took its place: nothing to do.
+        self.transact(writes).await?;
         Ok(())
     }
 }
