@@ -726,3 +726,44 @@ async fn concurrent_reads_count_each_message_once() {
     messages(&app, &b, &conversation, "").await.expect(200);
     assert_eq!(unread(&app, &b).await, 0, "never below zero");
 }
+
+#[tokio::test]
+async fn racing_reads_of_the_same_messages_count_each_once() {
+    let app = spawn_app().await;
+    let (a, b) = (app.signed_in_user().await, app.signed_in_user().await);
+    let conversation = conversation_between(&app, &a, &b).await;
+    let one = sent(&app, &a, &b, &conversation, "one").await;
+    let two = sent(&app, &a, &b, &conversation, "two").await;
+    sent(&app, &a, &b, &conversation, "three").await;
+    assert_eq!(unread(&app, &b).await, 3);
+    let (app_ref, token) = (&app, &b.access_token);
+    let mark = |id: String| async move {
+        app_ref
+            .request(
+                Method::PUT,
+                &format!("/api/messages/messages/{id}/read"),
+                Some(token),
+                None,
+            )
+            .await
+    };
+    // The same messages marked by several requests at once, and the whole conversation read
+    // twice meanwhile: the losers' transactions are cancelled and retried without them.
+    let (r1, r2, r3, list1, list2) = tokio::join!(
+        mark(one.clone()),
+        mark(one.clone()),
+        mark(two.clone()),
+        messages(&app, &b, &conversation, ""),
+        messages(&app, &b, &conversation, ""),
+    );
+    for response in [&r1, &r2, &r3, &list1, &list2] {
+        response.expect(200);
+    }
+    assert_eq!(
+        unread(&app, &b).await,
+        0,
+        "each message counted off exactly once"
+    );
+    let inbox = conversations(&app, &b).await;
+    assert_eq!(inbox["conversations"][0]["unreadCount"], 0);
+}
