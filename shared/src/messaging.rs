@@ -14,7 +14,7 @@ use crate::db::messages::{MessageRecord, SendRefusal, MESSAGE_TYPE_TEXT};
 use crate::db::users::UserRecord;
 use crate::db::Item;
 use crate::error::{ApiError, ApiResult};
-use crate::pagination::{encode_cursor, ListQuery, Pagination};
+use crate::pagination::{encode_cursor, ListQuery, PageRequest, Pagination, Start};
 use crate::realtime::Event;
 use crate::state::AppState;
 use crate::views::UserSummary;
@@ -129,6 +129,23 @@ pub fn conversation_json(
     })
 }
 
+/// A cursor must continue the same list: one from another partition is a 400, not a
+/// DynamoDB validation error.
+fn check_cursor(page: &PageRequest, attribute: &str, expected: &str) -> ApiResult<()> {
+    match &page.start {
+        Start::After(key)
+            if key
+                .get(attribute)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                != Some(expected) =>
+        {
+            Err(ApiError::invalid_field("cursor", "cursor is invalid"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn sk_of(item: &Item) -> &str {
     item.get(keys::SK)
         .and_then(|v| v.as_s().ok())
@@ -188,6 +205,7 @@ pub async fn list_conversations(
     query: &ListQuery,
 ) -> ApiResult<Value> {
     let page = query.page_request()?;
+    check_cursor(&page, keys::GSI1PK, &keys::conversations_of(&me.id))?;
     let memberships = state.db.list_memberships(&me.id, &page).await?;
     let others: Vec<String> = memberships
         .items
@@ -227,6 +245,7 @@ pub async fn list_messages(
     query: &ListQuery,
 ) -> ApiResult<Value> {
     let page = query.page_request_with_default(MESSAGES_DEFAULT_LIMIT)?;
+    check_cursor(&page, keys::PK, &keys::conversation_pk(conversation_id))?;
     let (mut messages, last_key) = state.db.list_messages(conversation_id, &page).await?;
     let member_key = keys::conversation_member(&me.id, conversation_id);
     let mut wanted = vec![member_key.clone()];
