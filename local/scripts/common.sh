@@ -9,7 +9,8 @@ free_port() {
 # start_moto PORT LOGFILE: starts moto_server in the background and waits until it answers.
 start_moto() {
   local port=$1 log=$2
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  # moto_server with DynamoDB calls serialised (see moto_server.py for why).
+  "$VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto_server.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   for _ in $(seq 1 100); do
     if "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then

@@ -19,6 +19,9 @@ export APP_BASE_URL=${APP_BASE_URL:-http://127.0.0.1:${PORT:-3000}/api/auth}
 export MAIL_ECHO=${MAIL_ECHO:-1}
 export DEBUG_HEADERS=${DEBUG_HEADERS:-1}
 export S3_FORCE_PATH_STYLE=1
+# The WebSocket API and its @connections endpoint (local/src/websocket.rs) share one port.
+export WS_PORT=${WS_PORT:-3001}
+export WS_MANAGEMENT_ENDPOINT=${WS_MANAGEMENT_ENDPOINT:-http://127.0.0.1:${WS_PORT}}
 export RUST_LOG=${RUST_LOG:-info}
 
 cargo build --package local --bin local

@@ -2,6 +2,7 @@
 //! `template.yaml` declares, created in moto from that same definition.
 
 pub mod bootstrap;
+pub mod websocket;
 
 use axum::Router;
 use shared::AppState;
@@ -16,6 +17,7 @@ pub fn app(state: AppState) -> Router {
         .merge(search_history::router(state.clone()))
         .merge(uploads::router(state.clone()))
         .merge(posts::router(state.clone()))
-        .merge(comments::router(state.clone()));
+        .merge(comments::router(state.clone()))
+        .merge(messages::router(state.clone()));
     shared::http::service(routes, &state.config)
 }

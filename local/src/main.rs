@@ -8,11 +8,19 @@ use shared::{AppState, Config};
 #[tokio::main]
 async fn main() -> Result<(), local::bootstrap::BoxError> {
     shared::telemetry::init();
-    let config = Config::from_env().map_err(|err| format!("configuration: {err}"))?;
+    let mut config = Config::from_env().map_err(|err| format!("configuration: {err}"))?;
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
+    let ws_port: u16 = std::env::var("WS_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3001);
+    // Pushes go to the emulated Management API on the WebSocket port unless told otherwise.
+    if config.ws_management_endpoint.is_none() {
+        config.ws_management_endpoint = Some(format!("http://127.0.0.1:{ws_port}"));
+    }
 
     let sdk = aws::load_sdk_config(&config).await;
     local::bootstrap::ensure_resources(
@@ -23,7 +31,12 @@ async fn main() -> Result<(), local::bootstrap::BoxError> {
     .await?;
     tracing::info!(table = %config.table_name, bucket = %config.media_bucket, "resources ready");
 
-    let app = local::app(AppState::new(config).await);
+    let state = AppState::new(config).await;
+    let ws_address = SocketAddr::from(([127, 0, 0, 1], ws_port));
+    let ws_listener = tokio::net::TcpListener::bind(ws_address).await?;
+    local::websocket::spawn_websocket(state.clone(), ws_listener);
+    println!("WebSocket API on ws://{ws_address}/?token=<accessToken> (and its @connections)");
+    let app = local::app(state);
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address).await?;
     println!("API listening on http://{address}/api");

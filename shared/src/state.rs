@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::mail::Mailer;
 use crate::media::Media;
+use crate::realtime::Realtime;
 
 /// Everything a request needs, built once per process and cloned cheaply into handlers.
 #[derive(Clone)]
@@ -15,6 +16,8 @@ pub struct AppState {
     pub mailer: Mailer,
     pub media: Media,
     pub tokens: TokenKeys,
+    /// Pushes to WebSocket clients (disabled without `WS_MANAGEMENT_ENDPOINT`).
+    pub realtime: Realtime,
 }
 
 impl AppState {
@@ -32,6 +35,12 @@ impl AppState {
         let clients = Clients::new(&sdk, &config);
         let config = Arc::new(config);
         Self {
+            // Its own handle on the same client: pushes delete connections that are gone.
+            realtime: Realtime::new(
+                &sdk,
+                &config,
+                Db::new(clients.dynamodb.clone(), config.table_name.clone()),
+            ),
             db: Db::new(clients.dynamodb, config.table_name.clone()),
             mailer: Mailer::new(clients.ses, &config),
             media: Media::new(clients.s3, &config),

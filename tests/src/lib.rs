@@ -57,6 +57,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    /// `host:port` of the emulated WebSocket API (and its `@connections` endpoint).
+    pub ws_address: String,
 }
 
 /// Starts the whole API (every function's router, as `make dev` serves it) on a random port.
@@ -64,7 +66,18 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(test_config()).await
 }
 
-pub async fn spawn_app_with(config: Config) -> TestApp {
+pub async fn spawn_app_with(mut config: Config) -> TestApp {
+    let ws_listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        Ok(listener) => listener,
+        Err(err) => panic!("binding a WebSocket test port: {err}"),
+    };
+    let ws_address = match ws_listener.local_addr() {
+        Ok(addr) => addr.to_string(),
+        Err(err) => panic!("WebSocket test port: {err}"),
+    };
+    if config.ws_management_endpoint.is_none() {
+        config.ws_management_endpoint = Some(format!("http://{ws_address}"));
+    }
     let state = AppState::new(config).await;
     RESOURCES
         .get_or_init(|| async {
@@ -91,6 +104,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     };
     let app = local::app(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
+    local::websocket::spawn_websocket(state.clone(), ws_listener);
     TestApp {
         address,
         client: reqwest::Client::builder()
@@ -98,6 +112,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
             .build()
             .unwrap_or_default(),
         state,
+        ws_address,
     }
 }
 
@@ -324,5 +339,99 @@ impl Mail {
             .find_map(|line| line.strip_prefix(&format!("{label}: ")))
             .map(str::to_string)
             .unwrap_or_else(|| panic!("mail has no {label:?} line: {}", self.body))
+    }
+}
+
+/// A real WebSocket client connected to the emulated WebSocket API.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl TestApp {
+    /// Opens a WebSocket as a browser would (`?token=` in the URL). A refused `$connect` comes
+    /// back as `Err` (`tungstenite::Error::Http` carries the status).
+    pub async fn ws_connect(
+        &self,
+        token: Option<&str>,
+    ) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
+        let url = match token {
+            Some(token) => format!("ws://{}/?token={token}", self.ws_address),
+            None => format!("ws://{}/", self.ws_address),
+        };
+        let (stream, _response) = tokio_tungstenite::connect_async(url).await?;
+        Ok(WsClient { stream })
+    }
+
+    /// A signed-in connection; panics when it is refused.
+    pub async fn ws(&self, user: &TestUser) -> WsClient {
+        self.ws_connect(Some(&user.access_token))
+            .await
+            .unwrap_or_else(|e| panic!("WebSocket connect for {}: {e}", user.username))
+    }
+}
+
+impl WsClient {
+    pub async fn send_json(&mut self, frame: Value) {
+        use futures_util::SinkExt;
+        let text = frame.to_string();
+        if let Err(err) = self
+            .stream
+            .send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+        {
+            panic!("sending a frame: {err}");
+        }
+    }
+
+    /// The next text frame, parsed, or `None` when nothing arrives within `within` (or the
+    /// socket closed).
+    pub async fn next_frame(&mut self, within: Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next()).await;
+            match next {
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) => {
+                    return Some(
+                        serde_json::from_str(&text).unwrap_or(Value::String(text.to_string())),
+                    )
+                }
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) | Ok(None) => {
+                    return None
+                }
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_))) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// Waits up to `within` for a frame whose `event` is `name` (other frames are skipped) and
+    /// returns it whole; panics when none comes.
+    pub async fn expect_event(&mut self, name: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_frame(left).await {
+                Some(frame) if frame["event"] == name => return frame,
+                Some(frame) => seen.push(frame),
+                None => panic!("no {name:?} frame within {within:?}; saw {seen:?}"),
+            }
+        }
+    }
+
+    /// Asserts that no frame arrives within `within`.
+    pub async fn expect_silence(&mut self, within: Duration) {
+        if let Some(frame) = self.next_frame(within).await {
+            panic!("expected no frame, got {frame}");
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+        // Drain until the server acknowledges the close.
+        while self.next_frame(Duration::from_secs(2)).await.is_some() {}
     }
 }

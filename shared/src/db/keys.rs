@@ -279,6 +279,65 @@ pub fn comment_like(post_id: &str, comment_id: &str, user_id: &str) -> Key {
     )
 }
 
+/// A direct conversation's own item (participants, creation time).
+pub fn conversation(conversation_id: &str) -> Key {
+    Key::new(conversation_pk(conversation_id), "META")
+}
+
+pub fn conversation_pk(conversation_id: &str) -> String {
+    format!("CONV#{conversation_id}")
+}
+
+pub const CONVERSATION_MEMBER_PREFIX: &str = "CONVMEMBER#";
+
+/// One participant's view of a conversation: unread count, last message, last activity.
+pub fn conversation_member(user_id: &str, conversation_id: &str) -> Key {
+    Key::new(
+        user_pk(user_id),
+        format!("{CONVERSATION_MEMBER_PREFIX}{conversation_id}"),
+    )
+}
+
+/// GSI1 partition listing a user's conversations; sorted by `conversation_activity`.
+pub fn conversations_of(user_id: &str) -> String {
+    format!("CONVS#{user_id}")
+}
+
+/// GSI1 sort key of a membership: the newest message id (or the creation id), time-sortable.
+pub fn conversation_activity(activity_id: &str) -> String {
+    format!("ACT#{activity_id}")
+}
+
+pub const MESSAGE_PREFIX: &str = "MSG#";
+
+/// A message, under its conversation; ULID ids sort by time.
+pub fn message(conversation_id: &str, message_id: &str) -> Key {
+    Key::new(
+        conversation_pk(conversation_id),
+        format!("{MESSAGE_PREFIX}{message_id}"),
+    )
+}
+
+/// GSI1 partition that finds a message by its id alone (`/messages/:messageId` routes).
+pub fn message_by_id(message_id: &str) -> String {
+    format!("{MESSAGE_PREFIX}{message_id}")
+}
+
+/// The user's inbox counters: total unread messages, conversations.
+pub fn inbox(user_id: &str) -> Key {
+    Key::new(user_pk(user_id), "INBOX")
+}
+
+/// One open WebSocket connection (API Gateway's connection id).
+pub fn connection(connection_id: &str) -> Key {
+    Key::new(format!("CONN#{connection_id}"), "CONN")
+}
+
+/// GSI1 partition listing a user's open connections: pushing to a user is one Query.
+pub fn connections_of(user_id: &str) -> String {
+    format!("CONNS#{user_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,5 +356,10 @@ mod tests {
         assert_eq!(post_like("01P", "u").sk, "LIKE#u");
         assert_eq!(post_of_type("a", "video", "01P").sk, "POSTS#video#01P");
         assert_eq!(feed_entry("2026-11-22", "01P").pk, "FEED#2026-11-22");
+        assert_eq!(message("c", "m").pk, "CONV#c");
+        assert_eq!(message("c", "m").sk, "MSG#m");
+        assert_eq!(conversation_member("u", "c").sk, "CONVMEMBER#c");
+        assert_eq!(inbox("u").sk, "INBOX");
+        assert_eq!(connection("x").pk, "CONN#x");
     }
 }

@@ -2,10 +2,13 @@
 
 pub mod blocks;
 pub mod comments;
+pub mod connections;
+pub mod conversations;
 pub mod feed;
 pub mod follows;
 pub mod keys;
 pub mod listing;
+pub mod messages;
 pub mod posts;
 pub mod search;
 pub mod search_history;

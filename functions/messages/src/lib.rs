@@ -1,0 +1,109 @@
+//! `/api/messages`: direct conversations and messages over REST. Sending pushes `new_message`
+//! to the recipient's sockets; the rules live in `shared::messaging`.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use shared::auth::AuthUser;
+use shared::http::{created, done, ok, ApiJson};
+use shared::messaging::{self, SendMessage};
+use shared::pagination::ListQuery;
+use shared::{ApiResult, AppState};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/messages/conversations",
+            get(list_conversations).post(create_conversation),
+        )
+        .route(
+            "/api/messages/conversations/{conversation_id}/messages",
+            get(list_messages),
+        )
+        .route("/api/messages/messages", post(send_message))
+        .route("/api/messages/messages/{message_id}/read", put(mark_read))
+        .route("/api/messages/messages/{message_id}", delete(unsend))
+        .route("/api/messages/unread-count", get(unread_count))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConversationBody {
+    #[serde(default)]
+    user_id: String,
+}
+
+async fn list_conversations(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let data = messaging::list_conversations(&state, &auth.user, &query).await?;
+    Ok(ok("Conversations retrieved successfully", data))
+}
+
+async fn create_conversation(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<ConversationBody>,
+) -> ApiResult<Response> {
+    let (conversation, was_created) =
+        messaging::create_or_get_conversation(&state, &auth.user, &body.user_id).await?;
+    Ok(if was_created {
+        created("Conversation created successfully", conversation).into_response()
+    } else {
+        ok("Conversation retrieved successfully", conversation).into_response()
+    })
+}
+
+async fn list_messages(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(conversation_id): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let data = messaging::list_messages(&state, &auth.user, &conversation_id, &query).await?;
+    Ok(ok("Messages retrieved successfully", data))
+}
+
+async fn send_message(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<SendMessage>,
+) -> ApiResult<impl IntoResponse> {
+    let message = messaging::send_message(&state, &auth.user, &body, None).await?;
+    Ok(created("Message sent successfully", message))
+}
+
+async fn mark_read(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(message_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let data = messaging::mark_read(&state, &auth.user, &message_id).await?;
+    Ok(ok("Message marked as read", data))
+}
+
+async fn unsend(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(message_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    messaging::unsend(&state, &auth.user, &message_id).await?;
+    Ok(done("Message unsent successfully"))
+}
+
+async fn unread_count(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<impl IntoResponse> {
+    let count = messaging::unread_count(&state, auth.id()).await?;
+    Ok(ok(
+        "Unread count retrieved",
+        json!({ "unreadCount": count }),
+    ))
+}

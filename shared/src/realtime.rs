@@ -1,0 +1,197 @@
+//! Realtime pushes through the API Gateway Management API (`@connections`). Built once per
+//! process; without `WS_MANAGEMENT_ENDPOINT` it is disabled and pushes are no-ops (messages are
+//! stored first either way, so an offline user reads them over REST).
+
+use aws_config::SdkConfig;
+use aws_sdk_apigatewaymanagement::error::SdkError;
+use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::db::Db;
+
+/// A server → client frame: `{"event": ..., "data": ...}` as API.md lists them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    NewMessage(Value),
+    UserTyping {
+        conversation_id: String,
+        user_id: String,
+    },
+    UserStopTyping {
+        conversation_id: String,
+        user_id: String,
+    },
+    MessageRead(Value),
+    Notification(Value),
+    Error(String),
+    Pong,
+}
+
+impl Event {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::NewMessage(_) => "new_message",
+            Self::UserTyping { .. } => "user_typing",
+            Self::UserStopTyping { .. } => "user_stop_typing",
+            Self::MessageRead(_) => "message_read",
+            Self::Notification(_) => "notification",
+            Self::Error(_) => "error",
+            Self::Pong => "pong",
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let data = match self {
+            Self::NewMessage(data) | Self::MessageRead(data) | Self::Notification(data) => {
+                data.clone()
+            }
+            Self::UserTyping {
+                conversation_id,
+                user_id,
+            }
+            | Self::UserStopTyping {
+                conversation_id,
+                user_id,
+            } => json!({ "conversationId": conversation_id, "userId": user_id }),
+            Self::Error(message) => json!({ "message": message }),
+            Self::Pong => return json!({ "event": "pong" }),
+        };
+        json!({ "event": self.name(), "data": data })
+    }
+
+    pub fn frame(&self) -> String {
+        self.to_json().to_string()
+    }
+}
+
+/// What happened to one push.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// 410: the connection is closed; its record has been deleted.
+    Gone,
+    Failed,
+}
+
+#[derive(Clone)]
+pub struct Realtime {
+    client: Option<aws_sdk_apigatewaymanagement::Client>,
+    db: Db,
+}
+
+impl Realtime {
+    pub fn new(sdk: &SdkConfig, config: &Config, db: Db) -> Self {
+        let client = config.ws_management_endpoint.as_ref().map(|endpoint| {
+            let conf = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
+                .endpoint_url(endpoint)
+                .build();
+            aws_sdk_apigatewaymanagement::Client::from_conf(conf)
+        });
+        Self { client, db }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// Sends one frame to one connection; a 410 deletes the stale connection record.
+    pub async fn push_to_connection(&self, connection_id: &str, frame: &str) -> Delivery {
+        let Some(client) = &self.client else {
+            return Delivery::Failed;
+        };
+        let result = client
+            .post_to_connection()
+            .connection_id(connection_id)
+            .data(Blob::new(frame.as_bytes().to_vec()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Delivery::Delivered,
+            Err(err) if is_gone(&err) => {
+                if let Err(err) = self.db.delete_connection(connection_id).await {
+                    tracing::warn!(%connection_id, ?err, "deleting a gone connection");
+                }
+                Delivery::Gone
+            }
+            Err(err) => {
+                tracing::warn!(%connection_id, ?err, "push failed");
+                Delivery::Failed
+            }
+        }
+    }
+
+    /// Sends the event to every live connection of the user (all their devices), except
+    /// `except` (the connection the event came from). Never fails the caller: the data is stored.
+    /// Returns how many connections received it. 1 Query.
+    pub async fn push_to_user_except(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+        event: &Event,
+    ) -> usize {
+        if self.client.is_none() {
+            return 0;
+        }
+        let connections = match self.db.user_connections(user_id).await {
+            Ok(connections) => connections,
+            Err(err) => {
+                tracing::warn!(%user_id, ?err, "listing connections");
+                return 0;
+            }
+        };
+        let frame = event.frame();
+        let pushes = connections
+            .iter()
+            .filter(|id| Some(id.as_str()) != except)
+            .map(|id| self.push_to_connection(id, &frame));
+        futures_util::future::join_all(pushes)
+            .await
+            .into_iter()
+            .filter(|d| *d == Delivery::Delivered)
+            .count()
+    }
+
+    pub async fn push_to_user(&self, user_id: &str, event: &Event) -> usize {
+        self.push_to_user_except(user_id, None, event).await
+    }
+
+    /// For the notifications feature: `{"event": "notification", "data": <notification>}`.
+    pub async fn notification(&self, user_id: &str, notification: Value) -> usize {
+        self.push_to_user(user_id, &Event::Notification(notification))
+            .await
+    }
+}
+
+fn is_gone(err: &SdkError<PostToConnectionError, HttpResponse>) -> bool {
+    match err {
+        SdkError::ServiceError(service) => {
+            matches!(service.err(), PostToConnectionError::GoneException(_))
+                || service.raw().status().as_u16() == 410
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_match_the_contract() {
+        assert_eq!(Event::Pong.frame(), r#"{"event":"pong"}"#);
+        let typing = Event::UserTyping {
+            conversation_id: "c".into(),
+            user_id: "u".into(),
+        }
+        .to_json();
+        assert_eq!(typing["event"], "user_typing");
+        assert_eq!(typing["data"]["conversationId"], "c");
+        assert_eq!(
+            Event::Error("nope".into()).to_json()["data"]["message"],
+            "nope"
+        );
+    }
+}
