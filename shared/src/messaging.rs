@@ -10,13 +10,14 @@ use serde_json::{json, Value};
 
 use crate::db::conversations::{conversation_id_for, MembershipRecord};
 use crate::db::keys;
-use crate::db::messages::{MessageRecord, SendRefusal, MESSAGE_TYPE_TEXT};
+use crate::db::messages::{MessageRecord, SendRefusal, MESSAGE_TYPE_IMAGE, MESSAGE_TYPE_TEXT};
 use crate::db::users::UserRecord;
 use crate::db::Item;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{encode_cursor, ListQuery, PageRequest, Pagination, Start};
 use crate::realtime::Event;
 use crate::state::AppState;
+use crate::uploads::{AcceptedMedia, Purpose};
 use crate::views::UserSummary;
 
 pub const CONTENT_MAX: usize = 2000;
@@ -75,8 +76,13 @@ fn summary_json(id: &str, users: &HashMap<String, UserSummary>) -> Value {
     }
 }
 
-/// A message as REST returns it (and `new_message` pushes it): the sender hydrated.
-pub fn message_json(message: &MessageRecord, users: &HashMap<String, UserSummary>) -> Value {
+/// A message as REST returns it (and `new_message` pushes it): the sender hydrated, an image
+/// message's picture as a URL a browser can load (`mediaUrl`).
+pub async fn message_json(
+    state: &AppState,
+    message: &MessageRecord,
+    users: &HashMap<String, UserSummary>,
+) -> Value {
     let mut value = json!({
         "_id": message.id,
         "conversationId": message.conversation_id,
@@ -91,6 +97,9 @@ pub fn message_json(message: &MessageRecord, users: &HashMap<String, UserSummary
     }
     if let Some(read_at) = &message.read_at {
         value["readAt"] = json!(read_at);
+    }
+    if let Some(key) = &message.media_key {
+        value["mediaUrl"] = json!(state.media.url(key).await);
     }
     value
 }
@@ -294,6 +303,10 @@ pub async fn list_messages(
         }
     }
     let summaries = summaries(state, &users).await;
+    let mut views = Vec::with_capacity(messages.len());
+    for message in &messages {
+        views.push(message_json(state, message, &summaries).await);
+    }
     let pagination = Pagination {
         current_page: page.current_page(),
         limit: page.limit,
@@ -302,7 +315,7 @@ pub async fn list_messages(
         next_cursor: last_key.as_ref().map(encode_cursor),
     };
     Ok(json!({
-        "messages": messages.iter().map(|m| message_json(m, &summaries)).collect::<Vec<_>>(),
+        "messages": views,
         "pagination": pagination.to_json("totalMessages"),
     }))
 }
@@ -316,36 +329,54 @@ fn read_receipt(conversation_id: &str, message_ids: &[String], reader: &str, at:
     }))
 }
 
-/// `POST /messages` and `sendMessage`: stores a text message in 1 TransactWriteItems, then pushes
+/// `POST /messages` and `sendMessage`: stores a message in 1 TransactWriteItems, then pushes
 /// `new_message` to every connection of the recipient and to the sender's other connections
-/// (`origin` is the socket it came from, if any).
+/// (`origin` is the socket it came from, if any). An image comes as bytes the server received
+/// (`file`, multipart) or as a presigned upload's `mediaKey`; it is stored only once everything
+/// else checked out, and removed again if the transaction refuses the message.
 pub async fn send_message(
     state: &AppState,
     me: &UserRecord,
     input: &SendMessage,
+    file: Option<Vec<u8>>,
     origin: Option<&str>,
 ) -> ApiResult<Value> {
-    match non_empty(&input.message_type).unwrap_or(MESSAGE_TYPE_TEXT) {
-        MESSAGE_TYPE_TEXT => {}
-        "image" => {
+    let default_type = if file.is_some() {
+        MESSAGE_TYPE_IMAGE
+    } else {
+        MESSAGE_TYPE_TEXT
+    };
+    let message_type = match non_empty(&input.message_type).unwrap_or(default_type) {
+        MESSAGE_TYPE_TEXT if file.is_some() => {
             return Err(ApiError::invalid_field(
                 "messageType",
-                "image messages are not available yet",
+                "messageType must be \"image\" to attach an image",
             ))
         }
+        MESSAGE_TYPE_TEXT => MESSAGE_TYPE_TEXT,
+        MESSAGE_TYPE_IMAGE => MESSAGE_TYPE_IMAGE,
         _ => {
             return Err(ApiError::invalid_field(
                 "messageType",
-                "messageType must be \"text\"",
+                "messageType must be \"text\" or \"image\"",
             ))
         }
+    };
+    let content = non_empty(&input.content);
+    if message_type == MESSAGE_TYPE_TEXT && content.is_none() {
+        return Err(ApiError::invalid_field("content", "content is required"));
     }
-    let content = non_empty(&input.content)
-        .ok_or_else(|| ApiError::invalid_field("content", "content is required"))?;
-    if content.chars().count() > CONTENT_MAX {
+    if content.is_some_and(|c| c.chars().count() > CONTENT_MAX) {
         return Err(ApiError::invalid_field(
             "content",
             format!("content must be at most {CONTENT_MAX} characters"),
+        ));
+    }
+    let media_key = non_empty(&input.media_key);
+    if message_type == MESSAGE_TYPE_IMAGE && file.is_none() && media_key.is_none() {
+        return Err(ApiError::invalid_field(
+            "mediaKey",
+            "an image file or a mediaKey is required",
         ));
     }
     let recipient_id = non_empty(&input.recipient_id)
@@ -361,28 +392,50 @@ pub async fn send_message(
         // Not the conversation between these two users: the caller is not its participant.
         return Err(conversation_not_found());
     }
+    let media = match (message_type, file, media_key) {
+        (MESSAGE_TYPE_IMAGE, Some(bytes), _) => Some(
+            state
+                .media
+                .store_bytes(&me.id, Purpose::Message, bytes)
+                .await?,
+        ),
+        (MESSAGE_TYPE_IMAGE, None, Some(key)) => Some(
+            state
+                .media
+                .accept_upload(&me.id, key, Purpose::Message, "mediaKey")
+                .await?,
+        ),
+        _ => None,
+    };
     let message = MessageRecord {
         id: ulid::Ulid::new().to_string(),
         conversation_id,
         sender_id: me.id.clone(),
         recipient_id: recipient_id.to_string(),
-        message_type: MESSAGE_TYPE_TEXT.to_string(),
-        content: Some(content.to_string()),
-        media_key: None,
+        message_type: message_type.to_string(),
+        content: content.map(str::to_string),
+        media_key: media.as_ref().map(|m: &AcceptedMedia| m.key.clone()),
         is_read: false,
         read_at: None,
         created_at: crate::time::now_rfc3339(),
     };
-    match state.db.send_message(&message).await? {
-        Ok(()) => {}
-        Err(SendRefusal::NotParticipant) => return Err(conversation_not_found()),
-        Err(SendRefusal::Blocked) => return Err(blocked()),
+    let refusal = match state.db.send_message(&message).await {
+        Ok(Ok(())) => None,
+        Ok(Err(SendRefusal::NotParticipant)) => Some(conversation_not_found()),
+        Ok(Err(SendRefusal::Blocked)) => Some(blocked()),
+        Err(err) => Some(err),
+    };
+    if let Some(err) = refusal {
+        if let Some(media) = &media {
+            state.media.delete_quietly(&media.key).await;
+        }
+        return Err(err);
     }
     let users = HashMap::from([(
         me.id.clone(),
         UserSummary::from_record(me, &state.media).await,
     )]);
-    let view = message_json(&message, &users);
+    let view = message_json(state, &message, &users).await;
     let event = Event::NewMessage(view.clone());
     tokio::join!(
         state.realtime.push_to_user(recipient_id, &event),
@@ -455,6 +508,9 @@ pub async fn unsend(state: &AppState, me: &UserRecord, message_id: &str) -> ApiR
     for _attempt in 0..3 {
         if state.db.delete_message(&message).await? {
             state.db.replace_last_message(&message).await?;
+            if let Some(key) = &message.media_key {
+                state.media.delete_quietly(key).await;
+            }
             return Ok(());
         }
         // Read (or deleted) meanwhile: look again so the counts move exactly once.

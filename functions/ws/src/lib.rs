@@ -27,6 +27,8 @@ struct Frame {
     #[serde(default)]
     content: Option<String>,
     #[serde(default)]
+    media_key: Option<String>,
+    #[serde(default)]
     message_id: Option<String>,
 }
 
@@ -141,9 +143,10 @@ async fn route_action(
                 recipient_id: frame.recipient_id,
                 message_type: frame.message_type,
                 content: frame.content,
-                media_key: None,
+                media_key: frame.media_key,
             };
-            let message = messaging::send_message(state, &me, &input, Some(connection_id)).await?;
+            let message =
+                messaging::send_message(state, &me, &input, None, Some(connection_id)).await?;
             Ok(Some(Event::NewMessage(message)))
         }
         "typing" | "stop_typing" => {

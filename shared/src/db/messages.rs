@@ -14,6 +14,7 @@ use crate::error::ApiResult;
 use crate::pagination::{PageRequest, Start};
 
 pub const MESSAGE_TYPE_TEXT: &str = "text";
+pub const MESSAGE_TYPE_IMAGE: &str = "image";
 /// A transaction holds at most 100 items; two of them are the unread counters.
 const MAX_MESSAGES_PER_TRANSACTION: usize = 98;
 

@@ -7,6 +7,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use shared::db::keys;
 
+use crate::social_support::{fetch_bytes, object_exists, PNG};
+
 pub async fn conversation_between(app: &TestApp, a: &TestUser, b: &TestUser) -> String {
     let response = app
         .post(
@@ -636,7 +638,17 @@ async fn send_validates_its_input() {
     }))
     .await;
     image.expect(400);
-    assert_eq!(image.message(), "image messages are not available yet");
+    assert!(
+        image.body["errors"]["mediaKey"].is_string(),
+        "{}",
+        image.body
+    );
+    let no_image = post(
+        json!({ "conversationId": conversation, "recipientId": b.id, "messageType": "image" }),
+    )
+    .await;
+    no_image.expect(400);
+    assert!(no_image.body["errors"]["mediaKey"].is_string());
     post(json!({ "conversationId": conversation, "recipientId": b.id, "messageType": "video", "content": "x" }))
         .await
         .expect(400);
@@ -766,4 +778,170 @@ async fn racing_reads_of_the_same_messages_count_each_once() {
     );
     let inbox = conversations(&app, &b).await;
     assert_eq!(inbox["conversations"][0]["unreadCount"], 0);
+}
+
+/// `POST /api/messages/messages` as multipart: the text fields plus an `image` part.
+async fn multipart_send(
+    app: &TestApp,
+    from: &TestUser,
+    fields: &[(&str, &str)],
+    image: Option<Vec<u8>>,
+) -> TestResponse {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    if let Some(bytes) = image {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name("photo.png")
+            .mime_str("application/octet-stream")
+            .unwrap_or_else(|e| panic!("{e}"));
+        form = form.part("image", part);
+    }
+    let request = app
+        .client
+        .post(app.url("/api/messages/messages"))
+        .bearer_auth(&from.access_token)
+        .multipart(form);
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn image_messages_arrive_by_multipart_and_by_presigned_upload() {
+    let app = spawn_app().await;
+    let (a, b) = (app.signed_in_user().await, app.signed_in_user().await);
+    let conversation = conversation_between(&app, &a, &b).await;
+    let mut b_socket = app.ws(&b).await;
+    let fields = [
+        ("conversationId", conversation.as_str()),
+        ("recipientId", b.id.as_str()),
+        ("messageType", "image"),
+        ("content", "look"),
+    ];
+
+    let sent = multipart_send(&app, &a, &fields, Some(PNG.to_vec())).await;
+    sent.expect(201);
+    assert_eq!(sent.data()["messageType"], "image");
+    assert_eq!(sent.data()["content"], "look");
+    let url = sent.data()["mediaUrl"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(fetch_bytes(&app, &url).await, PNG);
+    let pushed = b_socket
+        .expect_event("new_message", std::time::Duration::from_secs(1))
+        .await;
+    assert_eq!(pushed["data"]["_id"], sent.data()["_id"]);
+    assert!(pushed["data"]["mediaUrl"].is_string());
+
+    // The same through a presigned upload: the key is checked by its bytes and claimed once.
+    let ticket = crate::uploads::ticket(&app, &a, "message", "image/png", PNG.len()).await;
+    crate::uploads::put(&app, &ticket, PNG.to_vec()).await;
+    let key = ticket["key"].as_str().unwrap_or_default().to_string();
+    let body = json!({
+        "conversationId": conversation, "recipientId": b.id, "messageType": "image", "mediaKey": key
+    });
+    let by_key = app
+        .post(
+            "/api/messages/messages",
+            Some(&a.access_token),
+            body.clone(),
+        )
+        .await;
+    by_key.expect(201);
+    let url = by_key.data()["mediaUrl"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(fetch_bytes(&app, &url).await, PNG);
+    app.post("/api/messages/messages", Some(&a.access_token), body)
+        .await
+        .expect(400);
+    // Someone else's upload key is refused.
+    let foreign = crate::uploads::ticket(&app, &b, "message", "image/png", PNG.len()).await;
+    crate::uploads::put(&app, &foreign, PNG.to_vec()).await;
+    app.post(
+        "/api/messages/messages",
+        Some(&a.access_token),
+        json!({
+            "conversationId": conversation, "recipientId": b.id, "messageType": "image",
+            "mediaKey": foreign["key"]
+        }),
+    )
+    .await
+    .expect(403);
+
+    // The recipient reads both images back, newest first.
+    let listed = app
+        .get(
+            &format!("/api/messages/conversations/{conversation}/messages"),
+            Some(&b.access_token),
+        )
+        .await;
+    listed.expect(200);
+    let messages = listed.data()["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| m["mediaUrl"].is_string()));
+
+    // Unsending an image removes its object.
+    let stored = app
+        .state
+        .db
+        .find_message(sent.data()["_id"].as_str().unwrap_or_default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .and_then(|m| m.media_key)
+        .unwrap_or_else(|| panic!("the image message keeps its media key"));
+    assert!(object_exists(&app, &stored).await);
+    app.request(
+        Method::DELETE,
+        &format!(
+            "/api/messages/messages/{}",
+            sent.data()["_id"].as_str().unwrap_or_default()
+        ),
+        Some(&a.access_token),
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(!object_exists(&app, &stored).await);
+}
+
+#[tokio::test]
+async fn image_messages_refuse_other_types_and_oversized_files() {
+    let app = spawn_app().await;
+    let (a, b) = (app.signed_in_user().await, app.signed_in_user().await);
+    let conversation = conversation_between(&app, &a, &b).await;
+    let fields = [
+        ("conversationId", conversation.as_str()),
+        ("recipientId", b.id.as_str()),
+        ("messageType", "image"),
+    ];
+    multipart_send(&app, &a, &fields, Some(b"just text, named .png".to_vec()))
+        .await
+        .expect(415);
+    let mut big = PNG.to_vec();
+    big.resize(10 * 1024 * 1024 + 1, 0);
+    multipart_send(&app, &a, &fields, Some(big))
+        .await
+        .expect(413);
+    multipart_send(&app, &a, &fields, None).await.expect(400);
+    let text_with_image = [
+        ("conversationId", conversation.as_str()),
+        ("recipientId", b.id.as_str()),
+        ("messageType", "text"),
+        ("content", "hi"),
+    ];
+    multipart_send(&app, &a, &text_with_image, Some(PNG.to_vec()))
+        .await
+        .expect(400);
+    // A blocked sender's image is refused and not left behind.
+    block(&app, &b, &a).await;
+    multipart_send(&app, &a, &fields, Some(PNG.to_vec()))
+        .await
+        .expect(403);
+    assert_eq!(unread(&app, &b).await, 0);
 }

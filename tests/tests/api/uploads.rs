@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::social_support::*;
 
-async fn ticket(
+pub async fn ticket(
     app: &TestApp,
     user: &TestUser,
     purpose: &str,
@@ -25,7 +25,7 @@ async fn ticket(
 }
 
 /// PUTs bytes to a presigned URL with the headers the ticket lists (Content-Type always sent).
-async fn put(app: &TestApp, ticket: &Value, bytes: Vec<u8>) {
+pub async fn put(app: &TestApp, ticket: &Value, bytes: Vec<u8>) {
     let url = ticket["url"].as_str().unwrap_or_default();
     let mut request = app.client.put(url).body(bytes);
     for (name, value) in ticket["headers"].as_object().into_iter().flatten() {
