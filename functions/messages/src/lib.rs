@@ -92,7 +92,7 @@ async fn send_message(
             .map_err(|err| ApiError::bad_request(err.body_text()))?;
         read_multipart(multipart).await?
     } else {
-        let ApiJson(body) = ApiJson::<SendMessage>::from_request(request, &state).await?;
+        let ApiJson(body) = ApiJson::<SendMessage>::from_media_route(request, &state).await?;
         (body, None)
     };
     let message = messaging::send_message(&state, &auth.user, &input, file, None).await?;

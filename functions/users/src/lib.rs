@@ -111,7 +111,7 @@ async fn update_profile(
             .map_err(|err| ApiError::bad_request(err.body_text()))?;
         patch_from_multipart(multipart).await?
     } else {
-        let ApiJson(patch) = ApiJson::<ProfilePatch>::from_request(request, &state).await?;
+        let ApiJson(patch) = ApiJson::<ProfilePatch>::from_media_route(request, &state).await?;
         patch
     };
     let updated = shared::profiles::update_profile(&state, &auth.user, patch).await?;

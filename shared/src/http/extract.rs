@@ -1,7 +1,10 @@
+use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
+use http_body_util::Limited;
 use serde::de::DeserializeOwned;
 
+use super::layers::DEFAULT_BODY_LIMIT;
 use crate::error::ApiError;
 use crate::validation::Validate;
 
@@ -20,6 +23,18 @@ where
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+impl<T: DeserializeOwned> ApiJson<T> {
+    /// The JSON branch of a route that also takes multipart media: that route's raised body
+    /// limit is for files, so JSON keeps the default limit.
+    pub async fn from_media_route<S: Send + Sync>(
+        req: Request,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        let req = req.map(|body| Body::new(Limited::new(body, DEFAULT_BODY_LIMIT)));
+        Self::from_request(req, state).await
     }
 }
 

@@ -13,7 +13,7 @@ use crate::metrics;
 
 const DDB_CALLS_HEADER: &str = "x-ddb-calls";
 /// Bodies above this are refused before a handler sees them; media routes raise it themselves.
-const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Wraps a function's routes with what every route gets: the 404 fallback, CORS, the body
 /// limit and the per-request DynamoDB call count (logged, and echoed as a header when enabled).

@@ -202,6 +202,17 @@ async fn bad_creations_are_refused_with_their_status() {
         )
         .await;
     plain.expect(415);
+    // The raised limit is for files: a JSON body keeps the default 1 MB.
+    let huge_json = app
+        .send(
+            app.client
+                .post(app.url("/api/posts"))
+                .bearer_auth(&author.access_token)
+                .header("content-type", "application/json")
+                .body(format!(r#"{{"caption":"{}"}}"#, "x".repeat(1_100_000))),
+        )
+        .await;
+    huge_json.expect(413);
     assert_eq!(posts_count(&app, &author).await, 0);
     get_post(&app, None, "01JXXXXXXXXXXXXXXXXXXXXXXX")
         .await
