@@ -207,21 +207,22 @@ pub async fn get_story(
 }
 
 /// Counts `viewer` once on a story it may see and answers the exact count. The owner is never
-/// counted (1 GetItem). Others: 1 GetItem + 1 BatchGetItem (visibility, already viewed?); a
-/// first view adds 1 TransactWriteItems + 1 GetItem for the exact count.
+/// counted (1 GetItem). Others: 1 GetItem + 1 BatchGetItem (visibility, already viewed?), 1
+/// TransactWriteItems for a first view, and 1 GetItem for the exact count.
 pub async fn view_story(state: &AppState, viewer: &UserRecord, story_id: &str) -> ApiResult<i64> {
     let story = active_story(state, story_id).await?;
     if story.author_id == viewer.id {
         return Ok(story.view_count.max(0));
     }
     let (story, _, viewed) = story_access(state, Some(&viewer.id), story).await?;
-    if viewed {
-        return Ok(story.view_count.max(0));
+    if !viewed {
+        state
+            .db
+            .record_story_view(&story, &viewer.id, now_epoch())
+            .await?;
     }
-    state
-        .db
-        .record_story_view(&story, &viewer.id, now_epoch())
-        .await?;
+    // Read after the view is known to be committed (by this request or an earlier one): the
+    // story read before it may predate a concurrent first view by the same viewer.
     Ok(state.db.story_view_count(story_id).await?.max(0))
 }
 
