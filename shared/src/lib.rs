@@ -22,6 +22,7 @@ pub mod profiles;
 pub mod realtime;
 pub mod social;
 pub mod state;
+pub mod stories;
 pub mod telemetry;
 pub mod time;
 pub mod uploads;

@@ -338,6 +338,40 @@ pub fn connections_of(user_id: &str) -> String {
     format!("CONNS#{user_id}")
 }
 
+// ---------- stories ----------
+// A story and its views share the partition `STORY#<storyId>`, so deleting a story is one Query
+// of its partition. Every item here carries the TTL attribute (stories are ephemeral).
+
+pub fn story_pk(story_id: &str) -> String {
+    format!("STORY#{story_id}")
+}
+
+/// The story itself; its GSI1 (`stories_by`) lists an author's stories in time order.
+pub fn story(story_id: &str) -> Key {
+    Key::new(story_pk(story_id), "STORY")
+}
+
+/// GSI1 partition listing every story of `author_id` (GSI1SK is the story's ULID, so a key
+/// condition on it bounds a read to the last 24 hours).
+pub fn stories_by(author_id: &str) -> String {
+    format!("STORIESBY#{author_id}")
+}
+
+pub const STORY_VIEW_PREFIX: &str = "VIEW#";
+
+/// `viewer_id` has seen the story; its existence is what makes a view count once.
+pub fn story_view(story_id: &str, viewer_id: &str) -> Key {
+    Key::new(
+        story_pk(story_id),
+        format!("{STORY_VIEW_PREFIX}{viewer_id}"),
+    )
+}
+
+/// GSI1 partition listing a story's viewers (GSI1SK is the view's ULID: newest first).
+pub fn story_viewers(story_id: &str) -> String {
+    format!("VIEWERSOF#{story_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +395,10 @@ mod tests {
         assert_eq!(conversation_member("u", "c").sk, "CONVMEMBER#c");
         assert_eq!(inbox("u").sk, "INBOX");
         assert_eq!(connection("x").pk, "CONN#x");
+        assert_eq!(story("01S").pk, "STORY#01S");
+        assert_eq!(story("01S").sk, "STORY");
+        assert_eq!(story_view("01S", "u").sk, "VIEW#u");
+        assert_eq!(stories_by("a"), "STORIESBY#a");
+        assert_eq!(story_viewers("01S"), "VIEWERSOF#01S");
     }
 }

@@ -13,6 +13,7 @@ pub mod posts;
 pub mod search;
 pub mod search_history;
 pub mod sessions;
+pub mod stories;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -99,3 +99,36 @@ async fn follow_function_lists_followers_through_an_http_api_event() {
     assert_eq!(data["pagination"]["totalFollowers"], 1);
     assert_eq!(data["pagination"]["limit"], 5);
 }
+
+#[tokio::test]
+async fn stories_function_lists_a_users_stories_through_an_http_api_event() {
+    let app = spawn_app().await;
+    let author = app.signed_in_user().await;
+    let form = reqwest::multipart::Form::new().part(
+        "story",
+        reqwest::multipart::Part::bytes(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec())
+            .file_name("story.gif")
+            .mime_str("application/octet-stream")
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let created = app
+        .send(
+            app.client
+                .post(app.url("/api/stories"))
+                .bearer_auth(&author.access_token)
+                .multipart(form),
+        )
+        .await;
+    created.expect(201);
+    let runtime = start("stories").await;
+    let event = fixture("http-stories-user.json")
+        .to_string()
+        .replace("__USER_ID__", &author.id);
+    let event: Value = serde_json::from_str(&event).unwrap_or_default();
+    let answer = runtime.invoke(event).await.unwrap_or_default();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let data = &body(&answer)["data"];
+    assert_eq!(data["user"]["_id"], author.id.as_str());
+    assert_eq!(data["stories"][0]["_id"], created.data()["_id"]);
+    assert_eq!(data["stories"][0]["mediaType"], "image");
+}

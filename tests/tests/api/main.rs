@@ -16,6 +16,7 @@ mod realtime;
 mod search;
 mod search_history;
 mod social_support;
+mod stories;
 mod template;
 mod tokens;
 mod uploads;

@@ -1,0 +1,200 @@
+//! `/api/stories`: create (multipart `story` file or an accepted upload key), the tray of
+//! followed accounts, a user's active stories, one story, views counted once per viewer, the
+//! owner's viewer list, and deletes. The rules live in `shared::stories`.
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::{get, patch, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use shared::auth::{AuthUser, MaybeAuthUser};
+use shared::http::{created, done, ok, ApiJson};
+use shared::pagination::ListQuery;
+use shared::uploads::Purpose;
+use shared::{ApiError, ApiResult, AppState};
+
+/// Files sent through the API itself: images and short videos up to 10 MB (longer videos go
+/// through a presigned upload, up to 50 MB).
+const MULTIPART_FILE_LIMIT: usize = 10 * 1024 * 1024;
+/// The file plus the caption and the multipart framing.
+const CREATE_BODY_LIMIT: usize = MULTIPART_FILE_LIMIT + 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/stories",
+            post(create_story)
+                .delete(delete_all)
+                .layer(DefaultBodyLimit::max(CREATE_BODY_LIMIT)),
+        )
+        .route("/api/stories/feed", get(tray))
+        .route("/api/stories/user/{user_id}", get(user_stories))
+        .route(
+            "/api/stories/{story_id}",
+            get(get_story).delete(delete_story),
+        )
+        .route("/api/stories/{story_id}/view", patch(view_story))
+        .route("/api/stories/{story_id}/viewers", get(viewers))
+        .with_state(state)
+}
+
+fn is_multipart(request: &Request) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "File too large: files sent directly are limited to {} MB; use an upload for larger videos",
+        MULTIPART_FILE_LIMIT / (1024 * 1024)
+    ))
+}
+
+fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
+    if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::bad_request(format!("Malformed multipart body: {}", err.body_text()))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody {
+    #[serde(default)]
+    caption: Option<String>,
+    #[serde(default)]
+    media_key: Option<String>,
+}
+
+/// Multipart `story` (+ `caption`), or JSON `{mediaKey, caption?}`. The cap on active stories
+/// is checked first (1 Query), the media by its bytes, then the story is written (1
+/// TransactWriteItems).
+async fn create_story(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    request: Request,
+) -> ApiResult<impl IntoResponse> {
+    let (caption, media) = if is_multipart(&request) {
+        let mut multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|err| ApiError::bad_request(err.body_text()))?;
+        let mut caption = String::new();
+        let mut file = None;
+        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+            match field.name().unwrap_or_default() {
+                "story" => file = Some(field.bytes().await.map_err(multipart_error)?),
+                "caption" => caption = field.text().await.map_err(multipart_error)?,
+                _ => {}
+            }
+        }
+        let caption = shared::posts::validate_caption(&caption)?;
+        let bytes = file
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| ApiError::invalid_field("story", "story file is required"))?;
+        if bytes.len() > MULTIPART_FILE_LIMIT {
+            return Err(too_large());
+        }
+        shared::stories::check_story_cap(&state, auth.id()).await?;
+        let media = state
+            .media
+            .store_bytes(auth.id(), Purpose::Story, bytes.to_vec())
+            .await?;
+        (caption, media)
+    } else {
+        let ApiJson(body) = ApiJson::<CreateBody>::from_request(request, &state).await?;
+        let caption = shared::posts::validate_caption(body.caption.as_deref().unwrap_or(""))?;
+        let key = body
+            .media_key
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| {
+                ApiError::invalid_field("mediaKey", "mediaKey or a story file is required")
+            })?;
+        shared::stories::check_story_cap(&state, auth.id()).await?;
+        let media = state
+            .media
+            .accept_upload(auth.id(), key.trim(), Purpose::Story, "mediaKey")
+            .await?;
+        (caption, media)
+    };
+    let view = shared::stories::create_story(&state, &auth.user, &caption, media).await?;
+    Ok(created("Story created successfully", view))
+}
+
+async fn tray(State(state): State<AppState>, auth: AuthUser) -> ApiResult<impl IntoResponse> {
+    let entries = shared::stories::tray(&state, auth.id()).await?;
+    Ok(ok(
+        "Stories feed retrieved successfully",
+        json!({ "tray": entries }),
+    ))
+}
+
+async fn user_stories(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Path(user_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let (user, stories) = shared::stories::user_stories(&state, viewer.id(), &user_id).await?;
+    Ok(ok(
+        "Stories retrieved successfully",
+        json!({ "user": user, "stories": stories }),
+    ))
+}
+
+async fn get_story(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Path(story_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let story = shared::stories::get_story(&state, viewer.id(), &story_id).await?;
+    Ok(ok("Story retrieved successfully", story))
+}
+
+async fn view_story(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(story_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let count = shared::stories::view_story(&state, &auth.user, &story_id).await?;
+    Ok(ok(
+        "Story viewed successfully",
+        json!({ "_id": story_id, "viewCount": count }),
+    ))
+}
+
+async fn viewers(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(story_id): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let request = query.page_request()?;
+    let (viewers, pagination) =
+        shared::stories::story_viewers(&state, &auth.user, &story_id, &request).await?;
+    Ok(ok(
+        "Story viewers retrieved successfully",
+        json!({ "viewers": viewers, "pagination": pagination.to_json("totalViewers") }),
+    ))
+}
+
+async fn delete_story(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(story_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    shared::stories::delete_story(&state, &auth.user, &story_id).await?;
+    Ok(done("Story deleted successfully"))
+}
+
+async fn delete_all(State(state): State<AppState>, auth: AuthUser) -> ApiResult<impl IntoResponse> {
+    let deleted = shared::stories::delete_stories_of(&state, auth.id()).await?;
+    Ok(ok(
+        "Stories deleted successfully",
+        json!({ "deletedCount": deleted }),
+    ))
+}

@@ -1,0 +1,376 @@
+//! Stories and their views. A story lives at `STORY#<id>`/`STORY` (GSI1 `STORIESBY#<author>`,
+//! sorted by the story's ULID); each viewer's view at `STORY#<id>`/`VIEW#<viewer>` (GSI1
+//! `VIEWERSOF#<id>`, sorted by the view's ULID). Every item carries `ttl` (DynamoDB deletes it
+//! late) and every read also compares `expiresAt` with the clock.
+
+use aws_sdk_dynamodb::types::{ConditionCheck, Select, TransactWriteItem, Update};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use super::follows::put_new;
+use super::keys::{self, Key};
+use super::listing::string_attr;
+use super::posts::{failed_at, PostMediaType};
+use super::{n, s, Db, Item};
+use crate::error::{ApiError, ApiResult};
+use crate::time::now_rfc3339;
+
+/// How long a story stays visible.
+pub const STORY_LIFETIME_SECS: i64 = 24 * 3600;
+/// How many authors' story listings the tray reads at once.
+const TRAY_PARALLEL_QUERIES: usize = 16;
+/// How many stories are removed at once (delete all, account deletion).
+const PARALLEL_DELETES: usize = 8;
+
+/// A story as stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoryRecord {
+    pub story_id: String,
+    pub author_id: String,
+    #[serde(default)]
+    pub caption: String,
+    pub media_key: String,
+    pub media_type: PostMediaType,
+    #[serde(default)]
+    pub view_count: i64,
+    pub created_at: String,
+    /// Epoch seconds; once passed the story is gone from every read, whether or not TTL has
+    /// deleted the item yet.
+    pub expires_at: i64,
+}
+
+impl StoryRecord {
+    pub fn is_active(&self, now: i64) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// The smallest ULID minted at `epoch_secs`: a key-condition bound on `GSI1SK` that skips every
+/// story created before then (they have all expired) without reading it.
+pub fn ulid_floor(epoch_secs: i64) -> String {
+    let millis = u64::try_from(epoch_secs.max(0)).unwrap_or_default() * 1000;
+    Ulid::from_parts(millis, 0).to_string()
+}
+
+/// Stories created after this may still be active (one lifetime plus a minute of clock skew).
+fn active_floor(now: i64) -> String {
+    ulid_floor(now - STORY_LIFETIME_SECS - 60)
+}
+
+/// What deleting a story needs to know, from one Query of its partition.
+pub struct StoryPartition {
+    pub author_id: String,
+    pub media_key: String,
+    pub expires_at: i64,
+    /// Every key of the partition: the story and its views.
+    pub keys: Vec<Key>,
+}
+
+impl Db {
+    /// Stores a new story (1 TransactWriteItems: the Put and a check that the author still
+    /// exists). `Err(401)` when the author's profile is gone.
+    pub async fn create_story(&self, record: &StoryRecord) -> ApiResult<()> {
+        let mut item: Item = serde_dynamo::to_item(record)?;
+        item.extend(keys::story(&record.story_id).to_item());
+        item.insert(keys::GSI1PK.into(), s(keys::stories_by(&record.author_id)));
+        item.insert(keys::GSI1SK.into(), s(&record.story_id));
+        item.insert(keys::TTL.into(), n(record.expires_at));
+        let author_exists = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::user(&record.author_id).to_item()))
+            .condition_expression("attribute_exists(PK)")
+            .build()?;
+        let writes = vec![
+            put_new(&self.table, item)?,
+            TransactWriteItem::builder()
+                .condition_check(author_exists)
+                .build(),
+        ];
+        match self.transact_with_reasons(writes).await? {
+            None => Ok(()),
+            Some(reasons) if failed_at(&reasons, 1) => {
+                Err(ApiError::unauthorized("Unauthorized - Invalid token"))
+            }
+            Some(_) => Err(ApiError::conflict(
+                "The story could not be stored; try again",
+            )),
+        }
+    }
+
+    /// One story, read consistently, expired or not: 1 GetItem.
+    pub async fn get_story(&self, story_id: &str) -> ApiResult<Option<StoryRecord>> {
+        if story_id.parse::<Ulid>().is_err() {
+            return Ok(None);
+        }
+        self.get_record(&keys::story(story_id)).await
+    }
+
+    /// The author's active stories, oldest first: 1 Query of GSI1 `STORIESBY#<author>` bounded
+    /// by key to the last lifetime and filtered on `expiresAt` (paged per MB).
+    pub async fn active_stories_of(
+        &self,
+        author_id: &str,
+        now: i64,
+    ) -> ApiResult<Vec<StoryRecord>> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI1)
+                .key_condition_expression("#pk = :pk AND #sk > :since")
+                .filter_expression("expiresAt > :now")
+                .expression_attribute_names("#pk", keys::GSI1PK)
+                .expression_attribute_names("#sk", keys::GSI1SK)
+                .expression_attribute_values(":pk", s(keys::stories_by(author_id)))
+                .expression_attribute_values(":since", s(active_floor(now)))
+                .expression_attribute_values(":now", n(now))
+                .scan_index_forward(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items.unwrap_or_default() {
+                found.push(serde_dynamo::from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(found),
+            }
+        }
+    }
+
+    /// How many active stories the author has and when the oldest of them expires: 1 Query
+    /// (only `expiresAt` read, `Select::SpecificAttributes`).
+    pub async fn active_story_expiries(&self, author_id: &str, now: i64) -> ApiResult<Vec<i64>> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI1)
+                .key_condition_expression("#pk = :pk AND #sk > :since")
+                .filter_expression("expiresAt > :now")
+                .expression_attribute_names("#pk", keys::GSI1PK)
+                .expression_attribute_names("#sk", keys::GSI1SK)
+                .expression_attribute_values(":pk", s(keys::stories_by(author_id)))
+                .expression_attribute_values(":since", s(active_floor(now)))
+                .expression_attribute_values(":now", n(now))
+                .select(Select::SpecificAttributes)
+                .projection_expression("expiresAt")
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            found.extend(out.items.unwrap_or_default().iter().filter_map(|item| {
+                item.get("expiresAt")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+            }));
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(found),
+            }
+        }
+    }
+
+    /// The active stories of many authors: 1 Query each, 16 at a time. Authors without active
+    /// stories are left out.
+    pub async fn active_stories_of_many(
+        &self,
+        authors: &[String],
+        now: i64,
+    ) -> ApiResult<Vec<(String, Vec<StoryRecord>)>> {
+        let queries: Vec<_> = authors
+            .iter()
+            .cloned()
+            .map(|author| async move {
+                let stories = self.active_stories_of(&author, now).await?;
+                Ok::<_, ApiError>((author, stories))
+            })
+            .collect();
+        let per_author: Vec<(String, Vec<StoryRecord>)> = stream::iter(queries)
+            .buffer_unordered(TRAY_PARALLEL_QUERIES)
+            .try_collect()
+            .await?;
+        Ok(per_author
+            .into_iter()
+            .filter(|(_, stories)| !stories.is_empty())
+            .collect())
+    }
+
+    /// Counts `viewer` once: Put the view (`attribute_not_exists`) and `ADD viewCount 1` on the
+    /// story (which must exist and be active) in 1 TransactWriteItems. `Ok(false)` when the
+    /// viewer had already been counted; 404 when the story is gone.
+    pub async fn record_story_view(
+        &self,
+        story: &StoryRecord,
+        viewer_id: &str,
+        now: i64,
+    ) -> ApiResult<bool> {
+        let id = &story.story_id;
+        let mut view = keys::story_view(id, viewer_id).to_item();
+        view.insert(keys::GSI1PK.into(), s(keys::story_viewers(id)));
+        view.insert(keys::GSI1SK.into(), s(Ulid::new().to_string()));
+        view.insert("storyId".into(), s(id));
+        view.insert("viewerId".into(), s(viewer_id));
+        view.insert("viewedAt".into(), s(now_rfc3339()));
+        view.insert(keys::TTL.into(), n(story.expires_at));
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::story(id).to_item()))
+            .condition_expression("attribute_exists(PK) AND expiresAt > :now")
+            .update_expression("ADD viewCount :one")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .build()?;
+        let writes = vec![
+            put_new(&self.table, view)?,
+            TransactWriteItem::builder().update(count).build(),
+        ];
+        match self.transact_with_reasons(writes).await? {
+            None => Ok(true),
+            Some(reasons) if failed_at(&reasons, 1) => Err(ApiError::not_found("Story not found")),
+            Some(_) => Ok(false),
+        }
+    }
+
+    /// The story's exact view count, read consistently: 1 GetItem.
+    pub async fn story_view_count(&self, story_id: &str) -> ApiResult<i64> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::story(story_id).to_item()))
+            .projection_expression("viewCount")
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(out
+            .item
+            .as_ref()
+            .and_then(|item| item.get("viewCount"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default())
+    }
+
+    /// Every key of a story's partition with the story's owner, media and expiry: 1 Query
+    /// (paged per MB). `None` when the story item does not exist.
+    pub async fn story_partition(&self, story_id: &str) -> ApiResult<Option<StoryPartition>> {
+        if story_id.parse::<Ulid>().is_err() {
+            return Ok(None);
+        }
+        let story_key = keys::story(story_id);
+        let mut found = Vec::new();
+        let mut story = None;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(keys::story_pk(story_id)))
+                .projection_expression("PK, SK, authorId, mediaKey, expiresAt")
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items.unwrap_or_default() {
+                let (Some(pk), Some(sk)) =
+                    (string_attr(&item, keys::PK), string_attr(&item, keys::SK))
+                else {
+                    continue;
+                };
+                let key = Key {
+                    pk: pk.to_string(),
+                    sk: sk.to_string(),
+                };
+                if key == story_key {
+                    story = Some((
+                        string_attr(&item, "authorId")
+                            .unwrap_or_default()
+                            .to_string(),
+                        string_attr(&item, "mediaKey")
+                            .unwrap_or_default()
+                            .to_string(),
+                        item.get("expiresAt")
+                            .and_then(|v| v.as_n().ok())
+                            .and_then(|v| v.parse::<i64>().ok())
+                            .unwrap_or_default(),
+                    ));
+                }
+                found.push(key);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        Ok(
+            story.map(|(author_id, media_key, expires_at)| StoryPartition {
+                author_id,
+                media_key,
+                expires_at,
+                keys: found,
+            }),
+        )
+    }
+
+    /// Every story of the author, active or expired-but-not-yet-deleted (`storyId`, `mediaKey`):
+    /// 1 Query of GSI1 (paged per MB).
+    pub async fn all_stories_of(&self, author_id: &str) -> ApiResult<Vec<(String, String)>> {
+        let items = self
+            .gsi1_items(&keys::stories_by(author_id), &["storyId", "mediaKey"])
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                Some((
+                    string_attr(item, "storyId")?.to_string(),
+                    string_attr(item, "mediaKey")?.to_string(),
+                ))
+            })
+            .collect())
+    }
+
+    /// Removes stories with their views: 1 Query per story (8 at a time) and 1 BatchWriteItem
+    /// per 25 keys. Answers how many stories were removed.
+    pub async fn delete_stories(&self, story_ids: &[String]) -> ApiResult<usize> {
+        let reads: Vec<_> = story_ids
+            .iter()
+            .cloned()
+            .map(|id| async move { self.story_partition(&id).await })
+            .collect();
+        let partitions: Vec<Option<StoryPartition>> = stream::iter(reads)
+            .buffer_unordered(PARALLEL_DELETES)
+            .try_collect()
+            .await?;
+        let keys: Vec<Key> = partitions
+            .iter()
+            .flatten()
+            .flat_map(|p| p.keys.iter().cloned())
+            .collect();
+        self.delete_keys(&keys).await?;
+        Ok(partitions.iter().flatten().count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_floor_ulid_sorts_before_every_later_story() {
+        let floor = ulid_floor(1_800_000_000);
+        let later = Ulid::from_parts(1_800_000_000_000, 1).to_string();
+        let earlier = Ulid::from_parts(1_799_999_999_999, u128::MAX >> 48).to_string();
+        assert!(floor < later);
+        assert!(earlier < floor);
+    }
+}
