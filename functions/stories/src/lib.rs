@@ -107,7 +107,7 @@ async fn create_story(
             .await?;
         (caption, media)
     } else {
-        let ApiJson(body) = ApiJson::<CreateBody>::from_request(request, &state).await?;
+        let ApiJson(body) = ApiJson::<CreateBody>::from_media_route(request, &state).await?;
         let caption = shared::posts::validate_caption(body.caption.as_deref().unwrap_or(""))?;
         let key = body
             .media_key
