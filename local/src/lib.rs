@@ -18,6 +18,7 @@ pub fn app(state: AppState) -> Router {
         .merge(uploads::router(state.clone()))
         .merge(posts::router(state.clone()))
         .merge(comments::router(state.clone()))
-        .merge(messages::router(state.clone()));
+        .merge(messages::router(state.clone()))
+        .merge(notifications::router(state.clone()));
     shared::http::service(routes, &state.config)
 }

@@ -24,6 +24,9 @@ pub enum DeletionStep {
     Posts,
     /// The comments the user wrote on other posts (with their replies), counters fixed.
     Comments,
+    /// Notifications the user caused in other partitions (their unread counters fixed), and the
+    /// user's own notifications and unread counter.
+    Notifications,
     /// Everything else in the user's partition: sessions, tokens, blocks, search history, requests.
     OwnPartition,
     /// The profile and the username/email claims (so both can be registered again); the search
@@ -38,6 +41,7 @@ pub const ACCOUNT_DELETION_STEPS: &[DeletionStep] = &[
     DeletionStep::ProfilePicture,
     DeletionStep::Posts,
     DeletionStep::Comments,
+    DeletionStep::Notifications,
     DeletionStep::OwnPartition,
     DeletionStep::ProfileAndClaims,
 ];
@@ -98,6 +102,9 @@ async fn run_step(state: &AppState, user: &UserRecord, step: DeletionStep) -> Ap
         }
         DeletionStep::Posts => crate::posts::delete_posts_of(state, me).await,
         DeletionStep::Comments => crate::comments::delete_comments_of(state, me).await,
+        DeletionStep::Notifications => {
+            crate::notifications::delete_notifications_of(state, me).await
+        }
         DeletionStep::OwnPartition => {
             let profile = keys::user(me);
             let rest: Vec<Key> = db
