@@ -292,8 +292,8 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     first.expect(201);
     assert_eq!(
         first.ddb_calls(),
-        4,
-        "auth + 1 transaction + 1 Query per side for the pushes"
+        5,
+        "auth + 1 transaction + the message notification + 1 Query per side for the pushes"
     );
     let message = first.data();
     assert_eq!(message["content"], "one");
