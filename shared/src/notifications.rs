@@ -128,7 +128,12 @@ impl NewNotification {
 
 /// The deterministic id: the same (recipient, type, actor, target) always gives the same id,
 /// which is what collapses repeats. ULID-shaped (26 characters, URL-safe).
-pub fn notification_id(recipient: &str, kind: NotificationType, actor: &str, target: &str) -> String {
+pub fn notification_id(
+    recipient: &str,
+    kind: NotificationType,
+    actor: &str,
+    target: &str,
+) -> String {
     let digest = Sha256::digest(format!("n:{recipient}:{}:{actor}:{target}", kind.as_str()));
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -407,7 +412,10 @@ mod tests {
         assert_eq!(a, notification_id("r", NotificationType::Like, "x", "p:"));
         assert_eq!(a.len(), 26);
         assert_ne!(a, notification_id("s", NotificationType::Like, "x", "p:"));
-        assert_ne!(a, notification_id("r", NotificationType::Mention, "x", "p:"));
+        assert_ne!(
+            a,
+            notification_id("r", NotificationType::Mention, "x", "p:")
+        );
         assert_ne!(a, notification_id("r", NotificationType::Like, "y", "p:"));
     }
 

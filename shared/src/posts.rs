@@ -276,8 +276,7 @@ pub async fn update_caption(
         .filter(|p| !post.mentions.contains(p))
         .cloned()
         .collect();
-    crate::notifications::notify_mentions(state, user, &added, post_id, None, &caption, &[])
-        .await;
+    crate::notifications::notify_mentions(state, user, &added, post_id, None, &caption, &[]).await;
     post.caption = caption;
     post.hashtags = tags;
     post.mentions = people;

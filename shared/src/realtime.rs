@@ -182,7 +182,10 @@ impl Realtime {
                 delivered
             }
         });
-        futures_util::future::join_all(pushes).await.into_iter().sum()
+        futures_util::future::join_all(pushes)
+            .await
+            .into_iter()
+            .sum()
     }
 
     pub async fn push_to_user(&self, user_id: &str, event: &Event) -> usize {

@@ -3,7 +3,9 @@
 //! first. The unread counter (`USER#<id>/NOTIFCOUNT`) moves in the same transaction as the item,
 //! conditioned on the item's read state, so it stays exact under concurrency.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 use serde::{Deserialize, Serialize};
 
 use super::follows::put_any;

@@ -176,8 +176,7 @@ async fn every_type_is_stored_and_pushed_by_its_real_cause() {
     assert!(data["commentId"].is_null());
     let c = fixture_user(&app).await;
     let other_post = create_post(&app, &c, "c's post").await;
-    let mention_comment =
-        comment(&app, &a, &other_post, &format!("look @{}", b.username)).await;
+    let mention_comment = comment(&app, &a, &other_post, &format!("look @{}", b.username)).await;
     let data = expect_notification(&mut b_socket, "mention", &a).await;
     assert_eq!(data["commentId"], mention_comment.as_str());
 
@@ -213,7 +212,16 @@ async fn every_type_is_stored_and_pushed_by_its_real_cause() {
         .collect();
     assert_eq!(
         kinds,
-        vec!["message", "mention", "mention", "follow", "comment_like", "reply", "comment", "like"],
+        vec![
+            "message",
+            "mention",
+            "mention",
+            "follow",
+            "comment_like",
+            "reply",
+            "comment",
+            "like"
+        ],
         "newest first"
     );
     assert_eq!(unread_notifications(&app, &b).await, 8);
@@ -259,7 +267,10 @@ async fn like_unlike_like_makes_one_notification_and_counts_once() {
     assert_eq!(unread_notifications(&app, &author).await, 1);
 
     // Read, then liked again: the same notification is unread again and counted once more.
-    let id = items(&listed)[0]["_id"].as_str().unwrap_or_default().to_string();
+    let id = items(&listed)[0]["_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     put(&app, &format!("/api/notifications/{id}/read"), &author)
         .await
         .expect(200);
@@ -308,7 +319,10 @@ async fn marking_one_and_all_read_moves_the_counter_exactly() {
         "auth + Query + BatchGet: {}",
         listed.ddb_calls()
     );
-    let id = items(&listed)[0]["_id"].as_str().unwrap_or_default().to_string();
+    let id = items(&listed)[0]["_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
 
     let first = put(&app, &format!("/api/notifications/{id}/read"), &author).await;
     first.expect(200);
@@ -318,15 +332,23 @@ async fn marking_one_and_all_read_moves_the_counter_exactly() {
     put(&app, &format!("/api/notifications/{id}/read"), &author)
         .await
         .expect(200);
-    assert_eq!(unread_notifications(&app, &author).await, 2, "no double count");
+    assert_eq!(
+        unread_notifications(&app, &author).await,
+        2,
+        "no double count"
+    );
 
     // Someone else's notification, and one that does not exist: 404.
     put(&app, &format!("/api/notifications/{id}/read"), &stranger)
         .await
         .expect(404);
-    put(&app, "/api/notifications/01HZZZZZZZZZZZZZZZZZZZZZZZ/read", &author)
-        .await
-        .expect(404);
+    put(
+        &app,
+        "/api/notifications/01HZZZZZZZZZZZZZZZZZZZZZZZ/read",
+        &author,
+    )
+    .await
+    .expect(404);
     put(&app, "/api/notifications/not-an-id/read", &author)
         .await
         .expect(404);
@@ -364,7 +386,12 @@ async fn the_type_filter_and_pagination() {
         .as_str()
         .unwrap_or_else(|| panic!("no cursor: {}", likes.body))
         .to_string();
-    let rest = list(&app, &author, &format!("?type=like&limit=2&cursor={cursor}")).await;
+    let rest = list(
+        &app,
+        &author,
+        &format!("?type=like&limit=2&cursor={cursor}"),
+    )
+    .await;
     assert_eq!(items(&rest).len(), 1);
     assert_eq!(rest.data()["pagination"]["hasMore"], false);
     let bad = list(&app, &author, "?type=poke").await;
@@ -377,7 +404,11 @@ async fn the_type_filter_and_pagination() {
     loop {
         let page = list(&app, &author, &query).await;
         page.expect(200);
-        seen.extend(items(&page).iter().filter_map(|n| n["_id"].as_str().map(str::to_string)));
+        seen.extend(
+            items(&page)
+                .iter()
+                .filter_map(|n| n["_id"].as_str().map(str::to_string)),
+        );
         match page.data()["pagination"]["nextCursor"].as_str() {
             Some(next) => query = format!("?limit=4&cursor={next}"),
             None => break,
