@@ -19,6 +19,7 @@ pub fn app(state: AppState) -> Router {
         .merge(posts::router(state.clone()))
         .merge(comments::router(state.clone()))
         .merge(messages::router(state.clone()))
-        .merge(stories::router(state.clone()));
+        .merge(stories::router(state.clone()))
+        .merge(notifications::router(state.clone()));
     shared::http::service(routes, &state.config)
 }

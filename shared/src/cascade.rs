@@ -27,6 +27,9 @@ pub enum DeletionStep {
     /// The user's stories (active or expired but not yet deleted) with their views and media.
     /// Views the user left on other stories expire with those stories (TTL).
     Stories,
+    /// Notifications the user caused in other partitions (their unread counters fixed), and the
+    /// user's own notifications and unread counter.
+    Notifications,
     /// Everything else in the user's partition: sessions, tokens, blocks, search history, requests.
     OwnPartition,
     /// The profile and the username/email claims (so both can be registered again); the search
@@ -34,14 +37,14 @@ pub enum DeletionStep {
     ProfileAndClaims,
 }
 
-/// In order. Later features (posts, comments, stories, messages, notifications) add theirs
-/// before `OwnPartition`.
+/// In order: what points at the user goes first, the profile (and with it the right to log in) last.
 pub const ACCOUNT_DELETION_STEPS: &[DeletionStep] = &[
     DeletionStep::FollowGraph,
     DeletionStep::ProfilePicture,
     DeletionStep::Posts,
     DeletionStep::Comments,
     DeletionStep::Stories,
+    DeletionStep::Notifications,
     DeletionStep::OwnPartition,
     DeletionStep::ProfileAndClaims,
 ];
@@ -105,6 +108,9 @@ async fn run_step(state: &AppState, user: &UserRecord, step: DeletionStep) -> Ap
         DeletionStep::Stories => crate::stories::delete_stories_of(state, me)
             .await
             .map(|_| ()),
+        DeletionStep::Notifications => {
+            crate::notifications::delete_notifications_of(state, me).await
+        }
         DeletionStep::OwnPartition => {
             let profile = keys::user(me);
             let rest: Vec<Key> = db

@@ -10,6 +10,7 @@ use crate::db::listing::{contains_key, ListSource};
 use crate::db::posts::PostRecord;
 use crate::db::users::UserRecord;
 use crate::error::{ApiError, ApiResult};
+use crate::notifications::{NewNotification, NotificationType};
 use crate::pagination::{PageRequest, Pagination};
 use crate::posts::visible_post;
 use crate::social::{can_view, Relation, Visibility};
@@ -90,13 +91,14 @@ pub async fn create_comment(
 ) -> ApiResult<CommentView> {
     let content = validate_content(raw_content)?;
     let parent = parent.map(str::trim).filter(|p| !p.is_empty());
-    visible_post(state, Some(&author.id), post_id).await?;
+    let (post, _, _, _) = visible_post(state, Some(&author.id), post_id).await?;
     match state
         .db
         .create_comment(post_id, &author.id, &content, parent)
         .await?
     {
         CreateOutcome::Created(comment) => {
+            notify_comment(state, author, &post, &comment).await;
             Ok(CommentView::build(state, &comment, author, false).await)
         }
         CreateOutcome::PostMissing => Err(ApiError::not_found("Post not found")),
@@ -115,6 +117,50 @@ pub async fn create_comment(
             }
         }
     }
+}
+
+/// A comment tells the post's owner (`comment`); a reply tells the parent comment's author
+/// (`reply`, 1 GetItem more to find them); `@mentions` tell the people named (`mention`).
+/// Never fails the comment.
+async fn notify_comment(
+    state: &AppState,
+    author: &UserRecord,
+    post: &PostRecord,
+    comment: &CommentRecord,
+) {
+    let post_id = &post.post_id;
+    let recipient = match &comment.parent_comment_id {
+        None => Some((NotificationType::Comment, post.author_id.clone())),
+        Some(parent) => match state.db.post_and_comment(post_id, parent).await {
+            Ok((_, Some(parent))) => Some((NotificationType::Reply, parent.author_id)),
+            Ok(_) => None,
+            Err(err) => {
+                tracing::warn!(?err, "reading the parent comment for a notification");
+                None
+            }
+        },
+    };
+    let mentioned = crate::posts::mentions(&comment.content);
+    let direct = async {
+        if let Some((kind, recipient)) = &recipient {
+            let new = NewNotification::new(*kind, recipient)
+                .post(post_id)
+                .comment(&comment.comment_id)
+                .preview(&comment.content);
+            crate::notifications::notify(state, author, new).await;
+        }
+    };
+    let already: Vec<&str> = recipient.iter().map(|(_, r)| r.as_str()).collect();
+    let mentions = crate::notifications::notify_mentions(
+        state,
+        author,
+        &mentioned,
+        post_id,
+        Some(&comment.comment_id),
+        &comment.content,
+        &already,
+    );
+    tokio::join!(direct, mentions);
 }
 
 /// A page of a post's top-level comments (newest first) or of a comment's replies (oldest
@@ -279,11 +325,18 @@ pub async fn set_comment_like(
     if comment_id.parse::<ulid::Ulid>().is_err() {
         return Err(comment_not_found());
     }
-    state
+    let changed = state
         .db
         .set_comment_like(post_id, comment_id, &user.id, on)
         .await?;
-    state.db.comment_likes(post_id, comment_id).await
+    let (likes, author) = state.db.comment_likes(post_id, comment_id).await?;
+    if let (true, true, Some(author)) = (on, changed, author) {
+        let new = NewNotification::new(NotificationType::CommentLike, &author)
+            .post(post_id)
+            .comment(comment_id);
+        crate::notifications::notify(state, user, new).await;
+    }
+    Ok(likes)
 }
 
 /// Account deletion: every comment the user wrote (with replies to it), counters fixed.

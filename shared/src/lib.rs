@@ -16,6 +16,7 @@ pub mod mail;
 pub mod media;
 pub mod messaging;
 pub mod metrics;
+pub mod notifications;
 pub mod pagination;
 pub mod posts;
 pub mod profiles;

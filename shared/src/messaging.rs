@@ -437,8 +437,27 @@ pub async fn send_message(
     )]);
     let view = message_json(state, &message, &users).await;
     let event = Event::NewMessage(view.clone());
+    // The recipient's `message` notification collapses per conversation (a repeat while it is
+    // unread is 1 UpdateItem); it travels with `new_message` over one connections Query.
+    let preview = match &message.content {
+        Some(content) => content.clone(),
+        None => "sent a photo".to_string(),
+    };
+    let notification = crate::notifications::NewNotification::new(
+        crate::notifications::NotificationType::Message,
+        recipient_id,
+    )
+    .conversation(&message.conversation_id)
+    .preview(&preview);
+    let recipient_events = async {
+        let mut events = vec![event.clone()];
+        if let Some(stored) = crate::notifications::store(state, me, &notification).await {
+            events.push(Event::Notification(stored));
+        }
+        state.realtime.push_all_to_user(recipient_id, &events).await
+    };
     tokio::join!(
-        state.realtime.push_to_user(recipient_id, &event),
+        recipient_events,
         state.realtime.push_to_user_except(&me.id, origin, &event),
     );
     Ok(view)

@@ -13,6 +13,7 @@ use crate::db::posts::{PostMediaType, PostRecord};
 use crate::db::users::{Role, UserRecord};
 use crate::db::Item;
 use crate::error::{ApiError, ApiResult};
+use crate::notifications::{NewNotification, NotificationType};
 use crate::pagination::{PageRequest, Pagination};
 use crate::social::{can_view, Relation, Visibility};
 use crate::state::AppState;
@@ -163,6 +164,16 @@ pub async fn create_post(
         state.media.delete_quietly(&media.key).await;
         return Err(err);
     }
+    crate::notifications::notify_mentions(
+        state,
+        author,
+        &record.mentions,
+        &record.post_id,
+        None,
+        &record.caption,
+        &[],
+    )
+    .await;
     Ok(PostView::build(state, &record, author, false, false).await)
 }
 
@@ -259,6 +270,13 @@ pub async fn update_caption(
         .db
         .update_caption(&post, &caption, &tags, &people)
         .await?;
+    // Only the people the edit newly mentions hear about it.
+    let added: Vec<String> = people
+        .iter()
+        .filter(|p| !post.mentions.contains(p))
+        .cloned()
+        .collect();
+    crate::notifications::notify_mentions(state, user, &added, post_id, None, &caption, &[]).await;
     post.caption = caption;
     post.hashtags = tags;
     post.mentions = people;
@@ -327,7 +345,7 @@ pub async fn set_edge(
         .max(0));
     }
     let db = &state.db;
-    match (edge, on) {
+    let change = match (edge, on) {
         (PostEdge::Like, true) => db.like_post(post_id, &user.id).await?,
         (PostEdge::Like, false) => db.unlike_post(post_id, &user.id).await?,
         (PostEdge::Save, true) => db.save_post(&post, &user.id).await?,
@@ -337,7 +355,15 @@ pub async fn set_edge(
         PostEdge::Like => "likes",
         PostEdge::Save => "saves",
     };
-    Ok(db.post_counter(post_id, counter).await?.max(0))
+    let notify = async {
+        if edge == PostEdge::Like && on && change == crate::db::posts::EdgeChange::Changed {
+            let new = NewNotification::new(NotificationType::Like, &post.author_id).post(post_id);
+            crate::notifications::notify(state, user, new).await;
+        }
+    };
+    // The notification is written while the exact count is read.
+    let (count, ()) = tokio::join!(db.post_counter(post_id, counter), notify);
+    Ok(count?.max(0))
 }
 
 /// A listing entry's post and author ids.

@@ -154,6 +154,40 @@ impl Realtime {
             .count()
     }
 
+    /// Several events to every live connection of one user, in order, with one Query for the
+    /// connections (a message and the notification about it). Never fails the caller.
+    pub async fn push_all_to_user(&self, user_id: &str, events: &[Event]) -> usize {
+        if self.client.is_none() || events.is_empty() {
+            return 0;
+        }
+        let connections = match self.db.user_connections(user_id).await {
+            Ok(connections) => connections,
+            Err(err) => {
+                tracing::warn!(%user_id, ?err, "listing connections");
+                return 0;
+            }
+        };
+        let frames: Vec<String> = events.iter().map(Event::frame).collect();
+        let pushes = connections.iter().map(|id| {
+            let frames = &frames;
+            async move {
+                let mut delivered = 0;
+                for frame in frames {
+                    match self.push_to_connection(id, frame).await {
+                        Delivery::Delivered => delivered += 1,
+                        Delivery::Gone => break,
+                        Delivery::Failed => {}
+                    }
+                }
+                delivered
+            }
+        });
+        futures_util::future::join_all(pushes)
+            .await
+            .into_iter()
+            .sum()
+    }
+
     pub async fn push_to_user(&self, user_id: &str, event: &Event) -> usize {
         self.push_to_user_except(user_id, None, event).await
     }

@@ -341,24 +341,36 @@ impl Db {
         }
     }
 
-    /// A comment's like counter, read consistently: 1 GetItem.
-    pub async fn comment_likes(&self, post_id: &str, comment_id: &str) -> ApiResult<i64> {
+    /// A comment's like counter, read consistently, and its author (for the notification):
+    /// 1 GetItem.
+    pub async fn comment_likes(
+        &self,
+        post_id: &str,
+        comment_id: &str,
+    ) -> ApiResult<(i64, Option<String>)> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(keys::comment(post_id, comment_id).to_item()))
-            .projection_expression("likes")
+            .projection_expression("likes, authorId")
             .consistent_read(true)
             .send()
             .await?;
-        Ok(out
+        let likes = out
             .item
             .as_ref()
             .and_then(|item| item.get("likes"))
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or_default()
-            .max(0))
+            .max(0);
+        let author = out
+            .item
+            .as_ref()
+            .and_then(|item| item.get("authorId"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok((likes, author))
     }
 }

@@ -231,6 +231,16 @@ impl Db {
     /// `follower` follows `followee` (public) or asks to (private). Idempotent.
     /// A public account costs 1 TransactWriteItems; a private one 1 more GetItem and transaction.
     pub async fn follow(&self, follower: &str, followee: &str) -> ApiResult<FollowStatus> {
+        Ok(self.follow_changed(follower, followee).await?.0)
+    }
+
+    /// `follow`, also telling whether this call changed anything (a new edge or a new request),
+    /// so a repeat does not notify again.
+    pub async fn follow_changed(
+        &self,
+        follower: &str,
+        followee: &str,
+    ) -> ApiResult<(FollowStatus, bool)> {
         if follower == followee {
             return Err(ApiError::invalid_field(
                 "userId",
@@ -248,10 +258,10 @@ impl Db {
                 absent(&self.table, &keys::block(followee, follower))?,
             ];
             let Some(reasons) = self.transact_with_reasons(writes).await? else {
-                return Ok(FollowStatus::Following);
+                return Ok((FollowStatus::Following, true));
             };
             if failed(&reasons, 0) || failed(&reasons, 1) {
-                return Ok(FollowStatus::Following);
+                return Ok((FollowStatus::Following, false));
             }
             if failed(&reasons, 4) || failed(&reasons, 5) {
                 return Err(ApiError::forbidden("You cannot follow this user"));
@@ -268,7 +278,7 @@ impl Db {
                 continue; // It turned public meanwhile: follow again.
             }
             match self.request_follow(follower, followee).await? {
-                Some(status) => return Ok(status),
+                Some(outcome) => return Ok(outcome),
                 None => continue, // It turned public meanwhile.
             }
         }
@@ -282,7 +292,7 @@ impl Db {
         &self,
         requester: &str,
         owner: &str,
-    ) -> ApiResult<Option<FollowStatus>> {
+    ) -> ApiResult<Option<(FollowStatus, bool)>> {
         let now = now_rfc3339();
         let mut request = keys::follow_request(owner, requester).to_item();
         request.insert(keys::GSI1PK.into(), s(keys::follow_requests_list(owner)));
@@ -310,14 +320,14 @@ impl Db {
                 .build(),
         ];
         let Some(reasons) = self.transact_with_reasons(writes).await? else {
-            return Ok(Some(FollowStatus::Requested));
+            return Ok(Some((FollowStatus::Requested, true)));
         };
         if failed(&reasons, 2) {
-            Ok(Some(FollowStatus::Following))
+            Ok(Some((FollowStatus::Following, false)))
         } else if failed(&reasons, 3) || failed(&reasons, 4) {
             Err(ApiError::forbidden("You cannot follow this user"))
         } else if failed(&reasons, 0) {
-            Ok(Some(FollowStatus::Requested))
+            Ok(Some((FollowStatus::Requested, false)))
         } else {
             Ok(None)
         }

@@ -372,6 +372,40 @@ pub fn story_viewers(story_id: &str) -> String {
     format!("VIEWERSOF#{story_id}")
 }
 
+// ---------- notifications ----------
+// One item per (recipient, type, actor, target): a repeat overwrites it instead of adding one.
+
+pub const NOTIFICATION_PREFIX: &str = "NOTIF#";
+
+/// A notification in its recipient's partition; the id is derived from what it is about.
+pub fn notification(recipient: &str, notification_id: &str) -> Key {
+    Key::new(
+        user_pk(recipient),
+        format!("{NOTIFICATION_PREFIX}{notification_id}"),
+    )
+}
+
+/// GSI1 partition listing a user's notifications; GSI1SK is the ULID of the latest refresh.
+pub fn notifications_of(recipient: &str) -> String {
+    format!("NOTIFS#{recipient}")
+}
+
+/// The recipient's unread-notification counter.
+pub fn notification_counter(recipient: &str) -> Key {
+    Key::new(user_pk(recipient), "NOTIFCOUNT")
+}
+
+pub const NOTIFICATION_SENT_PREFIX: &str = "NOTIFSENT#";
+
+/// The actor's pointer to a notification it caused, so account deletion finds and removes the
+/// notifications a deleted user left in other partitions.
+pub fn notification_sent(actor: &str, recipient: &str, notification_id: &str) -> Key {
+    Key::new(
+        user_pk(actor),
+        format!("{NOTIFICATION_SENT_PREFIX}{recipient}#{notification_id}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,5 +434,8 @@ mod tests {
         assert_eq!(story_view("01S", "u").sk, "VIEW#u");
         assert_eq!(stories_by("a"), "STORIESBY#a");
         assert_eq!(story_viewers("01S"), "VIEWERSOF#01S");
+        assert_eq!(notification("u", "n").sk, "NOTIF#n");
+        assert_eq!(notification_counter("u").sk, "NOTIFCOUNT");
+        assert_eq!(notification_sent("a", "r", "n").sk, "NOTIFSENT#r#n");
     }
 }

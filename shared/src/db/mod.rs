@@ -9,6 +9,7 @@ pub mod follows;
 pub mod keys;
 pub mod listing;
 pub mod messages;
+pub mod notifications;
 pub mod posts;
 pub mod search;
 pub mod search_history;

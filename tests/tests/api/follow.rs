@@ -18,7 +18,11 @@ async fn following_a_public_account_is_immediate_idempotent_and_exact() {
     let first = follow(&app, &fan, &star.id).await;
     first.expect(200);
     assert_eq!(first.data()["status"], "following");
-    assert_eq!(first.ddb_calls(), 2, "auth + one transaction");
+    assert_eq!(
+        first.ddb_calls(),
+        4,
+        "auth + one transaction + the follow notification's transaction + its push Query"
+    );
     let again = follow(&app, &fan, &star.id).await;
     again.expect(200);
     assert_eq!(again.data()["status"], "following");
@@ -269,7 +273,11 @@ async fn private_accounts_take_requests_and_show_lists_only_to_followers() {
         )
         .await;
     accepted.expect(200);
-    assert_eq!(accepted.ddb_calls(), 2, "auth + one transaction");
+    assert_eq!(
+        accepted.ddb_calls(),
+        4,
+        "auth + one transaction + the follow_accept notification's transaction + its push Query"
+    );
     assert_eq!(counts(&app, &owner).await, (2, 0));
     assert_eq!(counts(&app, &requester).await, (0, 1));
     app.get(&followers, Some(&requester.access_token))

@@ -7,6 +7,7 @@ mod follow;
 mod health;
 mod lambda_events;
 mod messages;
+mod notifications;
 mod openapi;
 mod posts;
 mod posts_comments;

@@ -292,8 +292,9 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     first.expect(201);
     assert_eq!(
         first.ddb_calls(),
-        4,
-        "auth + 1 transaction + 1 Query per side for the pushes"
+        6,
+        "auth + 1 transaction + 1 Query per side for the pushes + the message notification \
+         (first of a conversation: a refresh that finds none unread, then its transaction)"
     );
     let message = first.data();
     assert_eq!(message["content"], "one");
@@ -303,7 +304,13 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     assert_eq!(message["recipientId"], b.id.as_str());
     assert_eq!(message["senderId"]["_id"], a.id.as_str());
     assert_eq!(message["senderId"]["username"], a.username.as_str());
-    sent(&app, &a, &b, &conversation, "two").await;
+    let second = send_text(&app, &a, &b, &conversation, "two").await;
+    second.expect(201);
+    assert_eq!(
+        second.ddb_calls(),
+        5,
+        "auth + 1 transaction + 2 push Queries + 1 UpdateItem refreshing the unread notification"
+    );
     sent(&app, &a, &b, &conversation, "three").await;
     assert_eq!(unread(&app, &b).await, 3);
     assert_eq!(unread(&app, &a).await, 0);

@@ -47,7 +47,11 @@ async fn a_real_jpeg_becomes_a_post_with_its_author_tags_and_mentions() {
     )
     .await;
     created.expect(201);
-    assert_eq!(created.ddb_calls(), 2, "auth + one transaction");
+    assert_eq!(
+        created.ddb_calls(),
+        3,
+        "auth + one transaction + 1 BatchGet resolving the @mention (nobody has that name)"
+    );
     let post = created.data();
     assert_eq!(post["mediaType"], "image");
     assert!(post["video"].is_null());
@@ -402,8 +406,8 @@ async fn likes_are_idempotent_and_exact() {
     assert_eq!(first.data()["likes"], 1);
     assert_eq!(first.data()["isLiked"], true);
     assert!(
-        first.ddb_calls() <= 5,
-        "auth + post + relation + transaction + count: {}",
+        first.ddb_calls() <= 7,
+        "auth + post + relation + transaction + count + notification + its push Query: {}",
         first.ddb_calls()
     );
     for _ in 0..3 {

@@ -1,0 +1,476 @@
+//! `/api/notifications` and the `notification` frame: every type produced by its real cause
+//! over the API and pushed to a real WebSocket, none for acting on your own content, repeats
+//! collapsed, an exact unread counter (also under concurrency), read marks, the type filter,
+//! pagination, auth, and account deletion.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use api_tests::{TestApp, TestResponse, TestUser, PASSWORD};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::messages::{conversation_between, sent};
+use crate::posts_support::*;
+use crate::social_support::*;
+
+/// Delivery bound, from the acknowledging REST response (pushes happen before it is sent).
+const WITHIN: Duration = Duration::from_secs(1);
+const QUIET: Duration = Duration::from_millis(300);
+
+async fn put(app: &TestApp, path: &str, user: &TestUser) -> TestResponse {
+    app.request(Method::PUT, path, Some(&user.access_token), Some(json!({})))
+        .await
+}
+
+async fn list(app: &TestApp, user: &TestUser, query: &str) -> TestResponse {
+    let response = app
+        .get(
+            &format!("/api/notifications{query}"),
+            Some(&user.access_token),
+        )
+        .await;
+    response
+}
+
+fn items(response: &TestResponse) -> Vec<Value> {
+    response.data()["notifications"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no notifications: {}", response.body))
+        .clone()
+}
+
+async fn unread_notifications(app: &TestApp, user: &TestUser) -> i64 {
+    let response = app
+        .get("/api/notifications/unread-count", Some(&user.access_token))
+        .await;
+    response.expect(200);
+    response.data()["unreadCount"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no unreadCount: {}", response.body))
+}
+
+async fn comment(app: &TestApp, user: &TestUser, post: &str, content: &str) -> String {
+    let response = app
+        .post(
+            &format!("/api/posts/{post}/comments"),
+            Some(&user.access_token),
+            json!({ "content": content }),
+        )
+        .await;
+    response.expect(201);
+    response.data()["_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn reply(app: &TestApp, user: &TestUser, post: &str, parent: &str, content: &str) -> String {
+    let response = app
+        .post(
+            &format!("/api/posts/{post}/comments/{parent}/replies"),
+            Some(&user.access_token),
+            json!({ "content": content }),
+        )
+        .await;
+    response.expect(201);
+    response.data()["_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Waits for the next `notification` frame and checks its type and actor.
+async fn expect_notification(
+    socket: &mut api_tests::WsClient,
+    kind: &str,
+    actor: &TestUser,
+) -> Value {
+    let frame = socket.expect_event("notification", WITHIN).await;
+    let data = frame["data"].clone();
+    assert_eq!(data["type"], kind, "{frame}");
+    assert_eq!(data["actor"]["_id"], actor.id.as_str(), "{frame}");
+    assert_eq!(data["actor"]["username"], actor.username.as_str());
+    assert_eq!(data["isRead"], false);
+    assert!(data["_id"].as_str().is_some_and(|id| id.len() == 26));
+    assert!(data["text"]
+        .as_str()
+        .is_some_and(|t| t.starts_with(&actor.username)));
+    data
+}
+
+#[tokio::test]
+async fn every_type_is_stored_and_pushed_by_its_real_cause() {
+    let (app, _slot) = posts_app().await;
+    let a = fixture_user(&app).await;
+    let b = fixture_user(&app).await;
+    let private = fixture_user(&app).await;
+    make_private(&app, &private).await;
+    let mut b_socket = app.ws(&b).await;
+    let mut a_socket = app.ws(&a).await;
+    let mut private_socket = app.ws(&private).await;
+    let post = create_post(&app, &b, "my post").await;
+
+    // like
+    let liked = like(&app, &a, &post).await;
+    liked.expect(200);
+    assert!(
+        liked.ddb_calls() <= 7,
+        "auth + post + relation + transaction + count + notification + push: {}",
+        liked.ddb_calls()
+    );
+    let data = expect_notification(&mut b_socket, "like", &a).await;
+    assert_eq!(data["postId"], post.as_str());
+
+    // comment
+    let comment_id = comment(&app, &a, &post, "lovely picture").await;
+    let data = expect_notification(&mut b_socket, "comment", &a).await;
+    assert_eq!(data["postId"], post.as_str());
+    assert_eq!(data["commentId"], comment_id.as_str());
+    assert_eq!(data["preview"], "lovely picture");
+
+    // reply (to b's own comment)
+    let own = comment(&app, &b, &post, "thanks all").await;
+    let reply_id = reply(&app, &a, &post, &own, "you're welcome").await;
+    let data = expect_notification(&mut b_socket, "reply", &a).await;
+    assert_eq!(data["commentId"], reply_id.as_str());
+
+    // comment_like
+    app.post(
+        &format!("/api/posts/{post}/comments/{own}/like"),
+        Some(&a.access_token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let data = expect_notification(&mut b_socket, "comment_like", &a).await;
+    assert_eq!(data["commentId"], own.as_str());
+
+    // follow (public account)
+    let followed = follow(&app, &a, &b.id).await;
+    followed.expect(200);
+    assert_eq!(
+        followed.ddb_calls(),
+        4,
+        "auth + transaction + notification + push"
+    );
+    expect_notification(&mut b_socket, "follow", &a).await;
+
+    // follow_request (private account), then follow_accept
+    let requested = follow(&app, &a, &private.id).await;
+    assert_eq!(requested.data()["status"], "requested");
+    expect_notification(&mut private_socket, "follow_request", &a).await;
+    app.post(
+        &format!("/api/follow/requests/{}/accept", a.id),
+        Some(&private.access_token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    expect_notification(&mut a_socket, "follow_accept", &private).await;
+
+    // mention in a caption, and in a comment on someone else's post
+    let mentioning = create_post(&app, &a, &format!("with @{} today", b.username)).await;
+    let data = expect_notification(&mut b_socket, "mention", &a).await;
+    assert_eq!(data["postId"], mentioning.as_str());
+    assert!(data["commentId"].is_null());
+    let c = fixture_user(&app).await;
+    let other_post = create_post(&app, &c, "c's post").await;
+    let mention_comment = comment(&app, &a, &other_post, &format!("look @{}", b.username)).await;
+    let data = expect_notification(&mut b_socket, "mention", &a).await;
+    assert_eq!(data["commentId"], mention_comment.as_str());
+
+    // message (REST), collapsing per conversation
+    let conversation = conversation_between(&app, &a, &b).await;
+    sent(&app, &a, &b, &conversation, "hi there").await;
+    let data = expect_notification(&mut b_socket, "message", &a).await;
+    assert_eq!(data["conversationId"], conversation.as_str());
+    assert_eq!(data["preview"], "hi there");
+    sent(&app, &a, &b, &conversation, "second").await;
+    let data = expect_notification(&mut b_socket, "message", &a).await;
+    assert_eq!(data["preview"], "second");
+    // …and over the socket too (the ws function shares send_message).
+    a_socket
+        .send_json(json!({
+            "action": "sendMessage",
+            "conversationId": conversation,
+            "recipientId": b.id,
+            "content": "over the socket",
+        }))
+        .await;
+    let frame = b_socket
+        .expect_event("notification", Duration::from_secs(5))
+        .await;
+    assert_eq!(frame["data"]["preview"], "over the socket");
+
+    // Stored: b's list holds each type once (the messages collapsed), all unread and counted.
+    let listed = list(&app, &b, "").await;
+    listed.expect(200);
+    let kinds: Vec<String> = items(&listed)
+        .iter()
+        .map(|n| n["type"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "message",
+            "mention",
+            "mention",
+            "follow",
+            "comment_like",
+            "reply",
+            "comment",
+            "like"
+        ],
+        "newest first"
+    );
+    assert_eq!(unread_notifications(&app, &b).await, 8);
+    assert_eq!(unread_notifications(&app, &private).await, 1);
+    assert_eq!(unread_notifications(&app, &a).await, 1);
+}
+
+#[tokio::test]
+async fn acting_on_your_own_content_notifies_nobody() {
+    let (app, _slot) = posts_app().await;
+    let me = fixture_user(&app).await;
+    let mut socket = app.ws(&me).await;
+    let post = create_post(&app, &me, &format!("me, @{}", me.username)).await;
+    like(&app, &me, &post).await.expect(200);
+    let own = comment(&app, &me, &post, &format!("@{} again", me.username)).await;
+    reply(&app, &me, &post, &own, "talking to myself").await;
+    app.post(
+        &format!("/api/posts/{post}/comments/{own}/like"),
+        Some(&me.access_token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    follow(&app, &me, &me.id).await.expect(400);
+    socket.expect_silence(QUIET).await;
+    assert!(items(list(&app, &me, "").await.expect(200)).is_empty());
+    assert_eq!(unread_notifications(&app, &me).await, 0);
+}
+
+#[tokio::test]
+async fn like_unlike_like_makes_one_notification_and_counts_once() {
+    let (app, _slot) = posts_app().await;
+    let author = fixture_user(&app).await;
+    let fan = fixture_user(&app).await;
+    let post = create_post(&app, &author, "once").await;
+    for _ in 0..2 {
+        like(&app, &fan, &post).await.expect(200);
+        unlike(&app, &fan, &post).await.expect(200);
+    }
+    like(&app, &fan, &post).await.expect(200);
+    let listed = list(&app, &author, "").await;
+    assert_eq!(items(&listed).len(), 1, "{}", listed.body);
+    assert_eq!(unread_notifications(&app, &author).await, 1);
+
+    // Read, then liked again: the same notification is unread again and counted once more.
+    let id = items(&listed)[0]["_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    put(&app, &format!("/api/notifications/{id}/read"), &author)
+        .await
+        .expect(200);
+    assert_eq!(unread_notifications(&app, &author).await, 0);
+    unlike(&app, &fan, &post).await.expect(200);
+    like(&app, &fan, &post).await.expect(200);
+    let listed = list(&app, &author, "").await;
+    assert_eq!(items(&listed).len(), 1);
+    assert_eq!(items(&listed)[0]["_id"], id.as_str());
+    assert_eq!(items(&listed)[0]["isRead"], false);
+    assert_eq!(unread_notifications(&app, &author).await, 1);
+}
+
+#[tokio::test]
+async fn unread_count_is_exact_under_concurrent_likes() {
+    let (app, _slot) = posts_app().await;
+    let author = fixture_user(&app).await;
+    let post = create_post(&app, &author, "popular").await;
+    let fans = many_users(&app, 20).await;
+    let likes = fans.iter().map(|fan| like(&app, fan, &post));
+    for response in futures_util::future::join_all(likes).await {
+        response.expect(200);
+    }
+    assert_eq!(unread_notifications(&app, &author).await, 20);
+    let listed = list(&app, &author, "?limit=50").await;
+    let actors: HashSet<String> = items(&listed)
+        .iter()
+        .filter_map(|n| n["actor"]["_id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(actors.len(), 20);
+}
+
+#[tokio::test]
+async fn marking_one_and_all_read_moves_the_counter_exactly() {
+    let (app, _slot) = posts_app().await;
+    let author = fixture_user(&app).await;
+    let stranger = fixture_user(&app).await;
+    let post = create_post(&app, &author, "three likes").await;
+    for fan in many_users(&app, 3).await {
+        like(&app, &fan, &post).await.expect(200);
+    }
+    assert_eq!(unread_notifications(&app, &author).await, 3);
+    let listed = list(&app, &author, "").await;
+    assert!(
+        listed.ddb_calls() <= 3,
+        "auth + Query + BatchGet: {}",
+        listed.ddb_calls()
+    );
+    let id = items(&listed)[0]["_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    let first = put(&app, &format!("/api/notifications/{id}/read"), &author).await;
+    first.expect(200);
+    assert_eq!(first.data()["isRead"], true);
+    assert_eq!(first.ddb_calls(), 2, "auth + one transaction");
+    assert_eq!(unread_notifications(&app, &author).await, 2);
+    put(&app, &format!("/api/notifications/{id}/read"), &author)
+        .await
+        .expect(200);
+    assert_eq!(
+        unread_notifications(&app, &author).await,
+        2,
+        "no double count"
+    );
+
+    // Someone else's notification, and one that does not exist: 404.
+    put(&app, &format!("/api/notifications/{id}/read"), &stranger)
+        .await
+        .expect(404);
+    put(
+        &app,
+        "/api/notifications/01HZZZZZZZZZZZZZZZZZZZZZZZ/read",
+        &author,
+    )
+    .await
+    .expect(404);
+    put(&app, "/api/notifications/not-an-id/read", &author)
+        .await
+        .expect(404);
+
+    let all = put(&app, "/api/notifications/read-all", &author).await;
+    all.expect(200);
+    assert_eq!(all.data()["markedCount"], 2);
+    assert_eq!(unread_notifications(&app, &author).await, 0);
+    let listed = list(&app, &author, "").await;
+    assert!(items(&listed).iter().all(|n| n["isRead"] == true));
+    put(&app, "/api/notifications/read-all", &author)
+        .await
+        .expect(200);
+    assert_eq!(unread_notifications(&app, &author).await, 0);
+}
+
+#[tokio::test]
+async fn the_type_filter_and_pagination() {
+    let (app, _slot) = posts_app().await;
+    let author = fixture_user(&app).await;
+    let post = create_post(&app, &author, "filtered").await;
+    let fans = many_users(&app, 3).await;
+    for fan in &fans {
+        like(&app, fan, &post).await.expect(200);
+        follow(&app, fan, &author.id).await.expect(200);
+    }
+    let follows = list(&app, &author, "?type=follow").await;
+    follows.expect(200);
+    assert_eq!(items(&follows).len(), 3);
+    assert!(items(&follows).iter().all(|n| n["type"] == "follow"));
+    let likes = list(&app, &author, "?type=like&limit=2").await;
+    assert_eq!(items(&likes).len(), 2);
+    assert!(items(&likes).iter().all(|n| n["type"] == "like"));
+    let cursor = likes.data()["pagination"]["nextCursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no cursor: {}", likes.body))
+        .to_string();
+    let rest = list(
+        &app,
+        &author,
+        &format!("?type=like&limit=2&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(items(&rest).len(), 1);
+    assert_eq!(rest.data()["pagination"]["hasMore"], false);
+    let bad = list(&app, &author, "?type=poke").await;
+    bad.expect(400);
+    assert!(bad.body["errors"]["type"].is_string());
+
+    // Pages by cursor cover everything once, newest first.
+    let mut seen = Vec::new();
+    let mut query = "?limit=4".to_string();
+    loop {
+        let page = list(&app, &author, &query).await;
+        page.expect(200);
+        seen.extend(
+            items(&page)
+                .iter()
+                .filter_map(|n| n["_id"].as_str().map(str::to_string)),
+        );
+        match page.data()["pagination"]["nextCursor"].as_str() {
+            Some(next) => query = format!("?limit=4&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 6);
+    let second = list(&app, &author, "?limit=4&page=2").await;
+    assert_eq!(items(&second).len(), 2);
+    assert_eq!(second.data()["pagination"]["currentPage"], 2);
+}
+
+#[tokio::test]
+async fn every_route_needs_a_token() {
+    let app = api_tests::spawn_app().await;
+    app.get("/api/notifications", None).await.expect(401);
+    app.get("/api/notifications/unread-count", None)
+        .await
+        .expect(401);
+    app.request(Method::PUT, "/api/notifications/read-all", None, None)
+        .await
+        .expect(401);
+    app.request(
+        Method::PUT,
+        "/api/notifications/01HZZZZZZZZZZZZZZZZZZZZZZZ/read",
+        Some("garbage"),
+        None,
+    )
+    .await
+    .expect(401);
+}
+
+#[tokio::test]
+async fn deleting_an_account_removes_its_notifications_both_ways() {
+    let (app, _slot) = posts_app().await;
+    let leaving = fixture_user(&app).await;
+    let staying = fixture_user(&app).await;
+    let post = create_post(&app, &staying, "liked by someone leaving").await;
+    like(&app, &leaving, &post).await.expect(200);
+    follow(&app, &staying, &leaving.id).await.expect(200);
+    assert_eq!(unread_notifications(&app, &staying).await, 1);
+    assert_eq!(unread_notifications(&app, &leaving).await, 1);
+
+    delete_with(
+        &app,
+        "/api/users/profile",
+        Some(&leaving.access_token),
+        json!({ "password": PASSWORD }),
+    )
+    .await
+    .expect(200);
+    // What the leaving user caused is gone from the other side, counter fixed.
+    assert_eq!(unread_notifications(&app, &staying).await, 0);
+    assert!(items(&list(&app, &staying, "").await).is_empty());
+    // What the leaving user had is gone with the account.
+    let counter = shared::db::keys::notification_counter(&leaving.id);
+    assert!(!item_exists(&app, &counter).await);
+    let own = app
+        .state
+        .db
+        .partition_keys(&leaving.id, shared::db::keys::NOTIFICATION_PREFIX)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(own.is_empty());
+}
