@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use api_tests::lambda::FakeRuntime;
-use api_tests::{moto_url, test_env, unique_name, PASSWORD};
+use api_tests::{moto_url, test_env, unique_name, JPEG, PASSWORD};
 use serde_json::{json, Value};
 
 fn bin_dir() -> PathBuf {
@@ -218,6 +218,73 @@ impl Stack {
         }
     }
 
+    /// Calls a route, prints its table row and answers the response's `data`.
+    async fn probe(
+        &self,
+        label: &str,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let (status, calls, answer) = self.call(method, path, Some(token), body).await;
+        println!("| {label} | {status} | {calls} |");
+        answer["data"].clone()
+    }
+
+    /// A multipart POST of the tiny JPEG in the part `file_part`, printed like `probe`.
+    async fn probe_upload(&self, label: &str, path: &str, token: &str, file_part: &str) -> Value {
+        let (status, calls, data) = self.upload(path, token, file_part).await;
+        println!("| {label} | {status} | {calls} |");
+        data
+    }
+
+    /// A multipart POST of the tiny JPEG: (status, `x-ddb-calls`, `data`).
+    async fn upload(&self, path: &str, token: &str, file_part: &str) -> (u16, String, Value) {
+        let part = reqwest::multipart::Part::bytes(JPEG.to_vec())
+            .file_name("bench.jpg")
+            .mime_str("image/jpeg");
+        let Ok(part) = part else {
+            return (0, "-".into(), Value::Null);
+        };
+        let form = reqwest::multipart::Form::new()
+            .text("caption", "bench #benchmark")
+            .part(file_part.to_string(), part);
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await;
+        let Ok(response) = response else {
+            return (0, "-".into(), Value::Null);
+        };
+        let status = response.status().as_u16();
+        let calls = response
+            .headers()
+            .get("x-ddb-calls")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string();
+        let answer: Value = response.json().await.unwrap_or_default();
+        (status, calls, answer["data"].clone())
+    }
+
+    /// A registered, logged-in user: (id, access token).
+    async fn new_member(&self) -> (String, String) {
+        let (_, access, _) = self.new_user().await;
+        let (_, _, me) = self
+            .call(
+                reqwest::Method::GET,
+                "/api/users/profile",
+                Some(&access),
+                None,
+            )
+            .await;
+        (id_of(&me["data"]), access)
+    }
+
     async fn new_user(&self) -> (String, String, String) {
         let name = unique_name("bench");
         let email = format!("{name}@example.com");
@@ -240,6 +307,10 @@ impl Stack {
         let token = |k: &str| login["data"][k].as_str().unwrap_or_default().to_string();
         (email, token("accessToken"), token("refreshToken"))
     }
+}
+
+fn id_of(value: &Value) -> String {
+    value["_id"].as_str().unwrap_or_default().to_string()
 }
 
 /// label, method, path, bearer token, JSON body.
@@ -337,7 +408,258 @@ async fn round_trips(stack: &Stack) {
         let (status, calls, _) = stack.call(method, &path, token, body).await;
         println!("| {label} | {status} | {calls} |");
     }
+    social_round_trips(stack).await;
     println!();
+}
+
+/// One pass over the social routes: `a` follows `b`, `b` posts and posts a story, `a` likes,
+/// comments, saves, reads feeds, views the story and messages `b`, and `b` reads it all.
+async fn social_round_trips(stack: &Stack) {
+    use reqwest::Method;
+    let (a_id, a) = stack.new_member().await;
+    let (b_id, b) = stack.new_member().await;
+    let _ = a_id;
+    stack
+        .probe(
+            "GET /api/users/profile",
+            Method::GET,
+            "/api/users/profile",
+            &a,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "PATCH /api/users/profile",
+            Method::PATCH,
+            "/api/users/profile",
+            &a,
+            Some(json!({"bio": "benchmarking"})),
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/users/{id}",
+            Method::GET,
+            &format!("/api/users/{b_id}"),
+            &a,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/users/search?q=bench",
+            Method::GET,
+            "/api/users/search?q=bench",
+            &a,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/users/suggested",
+            Method::GET,
+            "/api/users/suggested",
+            &a,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "POST /api/follow/{id}/follow",
+            Method::POST,
+            &format!("/api/follow/{b_id}/follow"),
+            &a,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/follow/{id}/followers",
+            Method::GET,
+            &format!("/api/follow/{b_id}/followers"),
+            &a,
+            None,
+        )
+        .await;
+    let post = stack
+        .probe_upload("POST /api/posts (multipart JPEG)", "/api/posts", &b, "file")
+        .await;
+    let post = id_of(&post);
+    let post_path = format!("/api/posts/{post}");
+    stack
+        .probe("GET /api/posts/{id}", Method::GET, &post_path, &a, None)
+        .await;
+    let like = format!("{post_path}/like");
+    stack
+        .probe("POST /api/posts/{id}/like", Method::POST, &like, &a, None)
+        .await;
+    stack
+        .probe(
+            "DELETE /api/posts/{id}/like",
+            Method::DELETE,
+            &like,
+            &a,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "POST /api/posts/{id}/save",
+            Method::POST,
+            &format!("{post_path}/save"),
+            &a,
+            None,
+        )
+        .await;
+    let comments = format!("{post_path}/comments");
+    stack
+        .probe(
+            "POST /api/posts/{id}/comments",
+            Method::POST,
+            &comments,
+            &a,
+            Some(json!({"content": "nice @bench"})),
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/posts/{id}/comments",
+            Method::GET,
+            &comments,
+            &a,
+            None,
+        )
+        .await;
+    for feed in ["feed", "timeline", "explore"] {
+        stack
+            .probe(
+                &format!("GET /api/posts/{feed}"),
+                Method::GET,
+                &format!("/api/posts/{feed}"),
+                &a,
+                None,
+            )
+            .await;
+    }
+    let conversation = stack
+        .probe(
+            "POST /api/messages/conversations",
+            Method::POST,
+            "/api/messages/conversations",
+            &a,
+            Some(json!({"userId": b_id})),
+        )
+        .await;
+    let conversation = id_of(&conversation);
+    stack
+        .probe(
+            "POST /api/messages/messages (text)",
+            Method::POST,
+            "/api/messages/messages",
+            &a,
+            Some(json!({"conversationId": conversation, "recipientId": b_id, "messageType": "text", "content": "hi"})),
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/messages/conversations",
+            Method::GET,
+            "/api/messages/conversations",
+            &b,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/messages/conversations/{id}/messages",
+            Method::GET,
+            &format!("/api/messages/conversations/{conversation}/messages"),
+            &b,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/messages/unread-count",
+            Method::GET,
+            "/api/messages/unread-count",
+            &b,
+            None,
+        )
+        .await;
+    let story = stack
+        .probe_upload(
+            "POST /api/stories (multipart JPEG)",
+            "/api/stories",
+            &b,
+            "story",
+        )
+        .await;
+    let story = id_of(&story);
+    stack
+        .probe(
+            "GET /api/stories/feed (1 followed account)",
+            Method::GET,
+            "/api/stories/feed",
+            &a,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/stories/user/{id}",
+            Method::GET,
+            &format!("/api/stories/user/{b_id}"),
+            &a,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "PATCH /api/stories/{id}/view (first view)",
+            Method::PATCH,
+            &format!("/api/stories/{story}/view"),
+            &a,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/stories/{id}/viewers",
+            Method::GET,
+            &format!("/api/stories/{story}/viewers"),
+            &b,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/notifications",
+            Method::GET,
+            "/api/notifications",
+            &b,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "GET /api/notifications/unread-count",
+            Method::GET,
+            "/api/notifications/unread-count",
+            &b,
+            None,
+        )
+        .await;
+    stack
+        .probe(
+            "PUT /api/notifications/read-all",
+            Method::PUT,
+            "/api/notifications/read-all",
+            &b,
+            None,
+        )
+        .await;
 }
 
 /// Runs `concurrency` workers doing `scenario` for `duration`; prints latency and CPU per request.
@@ -494,5 +816,114 @@ async fn main() {
         }
     })
     .await;
+    social_load(&stack, concurrency, duration).await;
     println!();
+}
+
+/// The main social flows: every client is its own user who follows one author, likes and unlikes
+/// the author's post, and messages the author in their own conversation.
+async fn social_load(stack: &Stack, concurrency: usize, duration: Duration) {
+    use reqwest::Method;
+    let (author_id, author) = stack.new_member().await;
+    let (_, _, post) = stack.upload("/api/posts", &author, "file").await;
+    let post = id_of(&post);
+    let mut clients = Vec::new();
+    for _ in 0..concurrency {
+        let (_, token) = stack.new_member().await;
+        let follow = format!("/api/follow/{author_id}/follow");
+        stack.call(Method::POST, &follow, Some(&token), None).await;
+        let body = json!({ "userId": author_id });
+        let (_, _, conversation) = stack
+            .call(
+                Method::POST,
+                "/api/messages/conversations",
+                Some(&token),
+                Some(body),
+            )
+            .await;
+        clients.push((token, id_of(&conversation["data"])));
+    }
+    let clients = std::sync::Arc::new(clients);
+    // The scenario's argument is `worker * 1_000_000 + iteration`.
+    let client_of =
+        |n: usize, clients: &[(String, String)]| clients[(n / 1_000_000) % clients.len()].clone();
+    let (b, c) = (stack.base.clone(), stack.client.clone());
+
+    let (b1, c1, k1) = (b.clone(), c.clone(), clients.clone());
+    load(
+        stack,
+        "GET /api/posts/feed (follows 1 author)",
+        concurrency,
+        duration,
+        move |n| {
+            let (b, c, (token, _)) = (b1.clone(), c1.clone(), client_of(n, &k1));
+            async move {
+                c.get(format!("{b}/api/posts/feed"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            }
+        },
+    )
+    .await;
+
+    let (b2, c2, k2, p2) = (b.clone(), c.clone(), clients.clone(), post.clone());
+    load(
+        stack,
+        "POST/DELETE /api/posts/{id}/like (alternating)",
+        concurrency,
+        duration,
+        move |n| {
+            let (b, c, (token, _)) = (b2.clone(), c2.clone(), client_of(n, &k2));
+            let url = format!("{b}/api/posts/{p2}/like");
+            async move {
+                let request = if n % 2 == 0 {
+                    c.post(url)
+                } else {
+                    c.delete(url)
+                };
+                request
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            }
+        },
+    )
+    .await;
+
+    let (b3, c3, k3, a3) = (b.clone(), c.clone(), clients.clone(), author_id.clone());
+    load(stack, "POST /api/messages/messages (text + push + notification)", concurrency, duration, move |n| {
+        let (b, c, (token, conversation)) = (b3.clone(), c3.clone(), client_of(n, &k3));
+        let body = json!({"conversationId": conversation, "recipientId": a3, "messageType": "text", "content": "load"});
+        async move {
+            c.post(format!("{b}/api/messages/messages"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 201)
+        }
+    })
+    .await;
+
+    let (b4, c4) = (b.clone(), c.clone());
+    load(
+        stack,
+        "GET /api/notifications (the author's)",
+        concurrency,
+        duration,
+        move |_| {
+            let (b, c, token) = (b4.clone(), c4.clone(), author.clone());
+            async move {
+                c.get(format!("{b}/api/notifications"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            }
+        },
+    )
+    .await;
 }
