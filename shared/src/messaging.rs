@@ -419,7 +419,18 @@ pub async fn send_message(
         read_at: None,
         created_at: crate::time::now_rfc3339(),
     };
-    let refusal = match state.db.send_message(&message).await {
+    let mut outcome = state.db.send_message(&message).await;
+    if matches!(outcome, Ok(Err(SendRefusal::NotParticipant)))
+        && non_empty(&input.conversation_id).is_none()
+    {
+        // Naming only the recipient starts the conversation, as a first message in the app does
+        // (the recipient's existence and blocks are checked there); then the send goes through.
+        outcome = match create_or_get_conversation(state, me, recipient_id).await {
+            Ok(_) => state.db.send_message(&message).await,
+            Err(err) => Err(err),
+        };
+    }
+    let refusal = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(SendRefusal::NotParticipant)) => Some(conversation_not_found()),
         Ok(Err(SendRefusal::Blocked)) => Some(blocked()),

@@ -558,15 +558,6 @@ async fn non_participants_get_404_on_every_conversation_route() {
             .await
             .expect(404);
     }
-    // No conversation yet between the stranger and b: create it first.
-    let no_conversation = app
-        .post(
-            "/api/messages/messages",
-            Some(&stranger.access_token),
-            json!({ "recipientId": b.id, "content": "hi" }),
-        )
-        .await;
-    no_conversation.expect(404);
     app.request(
         Method::PUT,
         &format!("/api/messages/messages/{message}/read"),
@@ -951,4 +942,62 @@ async fn image_messages_refuse_other_types_and_oversized_files() {
         .await
         .expect(403);
     assert_eq!(unread(&app, &b).await, 0);
+}
+
+#[tokio::test]
+async fn a_first_message_to_a_recipient_starts_the_conversation() {
+    let app = spawn_app().await;
+    let (a, b, c) = (
+        app.signed_in_user().await,
+        app.signed_in_user().await,
+        app.signed_in_user().await,
+    );
+    let path = "/api/messages/messages";
+    let first = app
+        .post(
+            path,
+            Some(&a.access_token),
+            json!({ "recipientId": b.id, "content": "hello there" }),
+        )
+        .await;
+    first.expect(201);
+    let conversation = first.data()["conversationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // The same conversation whoever asks for it, with the message in it, unread for b.
+    assert_eq!(conversation_between(&app, &b, &a).await, conversation);
+    assert_eq!(unread(&app, &b).await, 1);
+    let listed = conversations(&app, &b).await;
+    assert_eq!(
+        listed["conversations"][0]["lastMessage"]["content"], "hello there",
+        "{listed}"
+    );
+
+    // Naming a conversation that does not exist is still a 404; so is an unknown recipient.
+    app.post(
+        path,
+        Some(&a.access_token),
+        json!({ "conversationId": "01JXXXXXXXXXXXXXXXXXXXXXXX", "recipientId": c.id, "content": "x" }),
+    )
+    .await
+    .expect(404);
+    app.post(
+        path,
+        Some(&a.access_token),
+        json!({ "recipientId": "01JXXXXXXXXXXXXXXXXXXXXXXX", "content": "x" }),
+    )
+    .await
+    .expect(404);
+    // A block stops the first message and creates nothing.
+    block(&app, &c, &a).await;
+    app.post(
+        path,
+        Some(&a.access_token),
+        json!({ "recipientId": c.id, "content": "x" }),
+    )
+    .await
+    .expect(403);
+    let none = conversations(&app, &c).await;
+    assert_eq!(none["conversations"].as_array().map(Vec::len), Some(0));
 }
