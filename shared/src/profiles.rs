@@ -5,10 +5,15 @@
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::Deserialize;
 
+use futures_util::stream::{self, StreamExt};
+
 use crate::db::keys;
+use crate::db::listing::{string_attr, ListSource};
 use crate::db::users::UserRecord;
 use crate::db::{s, Item};
 use crate::error::{ApiError, ApiResult};
+use crate::notifications::{notify, NewNotification, NotificationType};
+use crate::pagination::{PageRequest, Start};
 use crate::state::AppState;
 use crate::uploads::Purpose;
 use crate::validation::{self as v, FieldErrors};
@@ -211,7 +216,70 @@ pub async fn update_profile(
             state.media.delete_quietly(old).await;
         }
     }
+    if user.is_private && !updated.is_private {
+        accept_pending_requests(state, &updated).await;
+    }
     Ok(updated)
+}
+
+/// Requests read per pass when an account goes public.
+const REQUESTS_PER_PASS: u32 = 100;
+/// A bound on one profile update's work (10 000 requests); the rest stay listed for the owner.
+const MAX_PASSES: usize = 100;
+/// Acceptances run this many at a time.
+const PARALLEL_ACCEPTS: usize = 8;
+
+/// Going public approves every pending follow request, as Instagram does: each requester becomes
+/// a follower (one transaction each, counters included) and hears `follow_accept`. The profile
+/// change has already succeeded, so a failure here is logged and the request stays pending.
+async fn accept_pending_requests(state: &AppState, owner: &UserRecord) {
+    let source = ListSource::Gsi1(keys::follow_requests_list(&owner.id));
+    let first_page = PageRequest {
+        limit: REQUESTS_PER_PASS,
+        start: Start::Offset(0),
+    };
+    for _ in 0..MAX_PASSES {
+        let page = match state
+            .db
+            .list_page(&source, &first_page, false, Some(&["requesterId"]))
+            .await
+        {
+            Ok(page) => page,
+            Err(err) => {
+                tracing::warn!(owner = %owner.id, error = %err, "listing requests to accept");
+                return;
+            }
+        };
+        let requesters: Vec<String> = page
+            .items
+            .iter()
+            .filter_map(|item| string_attr(item, "requesterId").map(str::to_string))
+            .collect();
+        if requesters.is_empty() {
+            return;
+        }
+        // Accepted requests leave the list, so every pass reads its first page again.
+        let accepted = stream::iter(requesters)
+            .map(|requester| async move {
+                match state.db.accept_follow_request(&owner.id, &requester).await {
+                    Ok(()) => {
+                        let accepted = NewNotification::new(NotificationType::FollowAccept, &requester);
+                        notify(state, owner, accepted).await;
+                        true
+                    }
+                    Err(err) => {
+                        tracing::warn!(owner = %owner.id, %requester, error = %err, "auto-accepting a request");
+                        false
+                    }
+                }
+            })
+            .buffer_unordered(PARALLEL_ACCEPTS)
+            .collect::<Vec<bool>>()
+            .await;
+        if !accepted.contains(&true) || !page.has_more {
+            return;
+        }
+    }
 }
 
 /// Removes the picture: 1 UpdateItem, then the object itself.

@@ -323,3 +323,56 @@ async fn private_accounts_take_requests_and_show_lists_only_to_followers() {
     );
     assert_eq!(counts(&app, &owner).await, (2, 0));
 }
+
+#[tokio::test]
+async fn going_public_accepts_every_pending_request() {
+    let app = spawn_isolated_app().await;
+    let owner = fixture_user(&app).await;
+    make_private(&app, &owner).await;
+    let requesters = join_all((0..3).map(|_| fixture_user(&app))).await;
+    for requester in &requesters {
+        let asked = follow(&app, requester, &owner.id).await;
+        asked.expect(200);
+        assert_eq!(asked.data()["status"], "requested");
+    }
+    assert_eq!(counts(&app, &owner).await, (0, 0));
+
+    patch(
+        &app,
+        "/api/users/profile",
+        Some(&owner.access_token),
+        json!({ "isPrivate": false }),
+    )
+    .await
+    .expect(200);
+
+    assert_eq!(counts(&app, &owner).await, (3, 0));
+    for requester in &requesters {
+        let seen = profile(&app, Some(requester), &owner.id).await;
+        assert_eq!(seen.data()["isFollowing"], true, "{}", seen.body);
+        assert_eq!(counts(&app, requester).await, (0, 1));
+        let heard = app
+            .get(
+                "/api/notifications?type=follow_accept",
+                Some(&requester.access_token),
+            )
+            .await;
+        heard.expect(200);
+        assert_eq!(
+            heard.data()["notifications"].as_array().map(Vec::len),
+            Some(1),
+            "{}",
+            heard.body
+        );
+    }
+    let pending = app
+        .get("/api/follow/requests", Some(&owner.access_token))
+        .await;
+    pending.expect(200);
+    assert_eq!(
+        pending.data()["requests"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        pending.body
+    );
+}
