@@ -53,6 +53,8 @@ pub async fn delete_account(state: &AppState, user: &UserRecord) -> ApiResult<()
     for step in ACCOUNT_DELETION_STEPS {
         run_step(state, user, *step).await?;
     }
+    // Connection records are keyed by connection, not by user: close and forget them here.
+    state.realtime.disconnect_user(&user.id).await;
     Ok(())
 }
 

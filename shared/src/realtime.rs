@@ -192,6 +192,36 @@ impl Realtime {
         self.push_to_user_except(user_id, None, event).await
     }
 
+    /// Closes every socket of the user and forgets it: a revoked session (invalidate-all,
+    /// password change or reset, account deletion) must not keep receiving pushes. Never fails
+    /// the caller. 1 Query + 1 DeleteItem per connection. Returns how many were open.
+    pub async fn disconnect_user(&self, user_id: &str) -> usize {
+        if self.client.is_none() {
+            return 0;
+        }
+        let connections = match self.db.user_connections(user_id).await {
+            Ok(connections) => connections,
+            Err(err) => {
+                tracing::warn!(%user_id, ?err, "listing connections to close");
+                return 0;
+            }
+        };
+        let closes = connections.iter().map(|id| async move {
+            if let Some(client) = &self.client {
+                // A 410 means it is closed already; either way the record goes.
+                let closed = client.delete_connection().connection_id(id).send().await;
+                if let Err(err) = closed {
+                    tracing::debug!(connection_id = %id, ?err, "closing a connection");
+                }
+            }
+            if let Err(err) = self.db.delete_connection(id).await {
+                tracing::warn!(connection_id = %id, ?err, "deleting a connection record");
+            }
+        });
+        futures_util::future::join_all(closes).await;
+        connections.len()
+    }
+
     /// For the notifications feature: `{"event": "notification", "data": <notification>}`.
     pub async fn notification(&self, user_id: &str, notification: Value) -> usize {
         self.push_to_user(user_id, &Event::Notification(notification))

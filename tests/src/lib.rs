@@ -441,6 +441,20 @@ impl WsClient {
         }
     }
 
+    /// Asserts that the server closes the socket within `within` (frames before it are skipped).
+    pub async fn expect_closed(&mut self, within: Duration) {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return,
+                Ok(Some(Ok(_))) => continue,
+                Err(_) => panic!("the socket was still open after {within:?}"),
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
         // Drain until the server acknowledges the close.

@@ -608,6 +608,7 @@ pub async fn reset_password(state: &AppState, raw: &str, input: PasswordReset) -
     )?;
     let update = state.db.password_update(&user_id, &hash, None, true)?;
     if state.db.transact(vec![consume, update]).await? {
+        state.realtime.disconnect_user(&user_id).await;
         Ok(())
     } else {
         Err(invalid())
@@ -637,6 +638,8 @@ pub async fn change_password(
         state.db.session_put(&session)?,
     ];
     if state.db.transact(writes).await? {
+        // Sockets opened with the old tokens close; the client reconnects with the new pair.
+        state.realtime.disconnect_user(&user.id).await;
         Ok(pair)
     } else {
         Err(ApiError::conflict(
@@ -645,7 +648,10 @@ pub async fn change_password(
     }
 }
 
-/// Every access and refresh token issued so far stops working. 1 UpdateItem.
+/// Every access and refresh token issued so far stops working, and open sockets close.
+/// 1 UpdateItem (+ 1 Query and 1 DeleteItem per open socket).
 pub async fn invalidate_all(state: &AppState, auth: &AuthUser) -> ApiResult<()> {
-    state.db.bump_token_version(auth.id()).await.map(|_| ())
+    state.db.bump_token_version(auth.id()).await?;
+    state.realtime.disconnect_user(auth.id()).await;
+    Ok(())
 }

@@ -774,7 +774,11 @@ async fn change_password_returns_a_new_pair_and_revokes_the_others() {
         )
         .await;
     changed.expect(200);
-    assert_eq!(changed.ddb_calls(), 2, "auth read + one transaction");
+    assert_eq!(
+        changed.ddb_calls(),
+        3,
+        "auth read + one transaction + the lookup of open sockets to close"
+    );
     let new_access = changed.data()["accessToken"]
         .as_str()
         .unwrap_or_default()

@@ -1,5 +1,6 @@
 //! The WebSocket API with real WebSocket clients against the local emulation: connect auth,
-//! delivery to every connection, typing, read receipts, and stale connections meeting 410.
+//! delivery to every connection, typing, read receipts, stale connections meeting 410, and
+//! sockets closed when their tokens are revoked.
 
 use std::time::Duration;
 
@@ -343,4 +344,51 @@ async fn expired_connections_are_not_pushed_to() {
         app.state.db.connection_user(&expired).await.ok().flatten(),
         None
     );
+}
+
+#[tokio::test]
+async fn revoking_tokens_closes_every_open_socket() {
+    let app = spawn_app().await;
+    let (a, b) = (app.signed_in_user().await, app.signed_in_user().await);
+    let mut phone = app.ws(&a).await;
+    let mut laptop = app.ws(&a).await;
+    let mut other = app.ws(&b).await;
+    app.post(
+        "/api/auth/invalidate-all-jwt-tokens",
+        Some(&a.access_token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    phone.expect_closed(WITHIN).await;
+    laptop.expect_closed(WITHIN).await;
+    let left = app
+        .state
+        .db
+        .user_connections(&a.id)
+        .await
+        .unwrap_or_else(|e| panic!("connections: {e}"));
+    assert!(
+        left.is_empty(),
+        "records of closed sockets remain: {left:?}"
+    );
+    // Someone else's socket is untouched.
+    other.send_json(json!({ "action": "ping" })).await;
+    other.expect_event("pong", PROCESSING).await;
+
+    // A password change closes the sockets opened with the old tokens too.
+    let mut before = app.ws(&b).await;
+    app.post(
+        "/api/auth/change-password",
+        Some(&b.access_token),
+        json!({
+            "currentPassword": api_tests::PASSWORD,
+            "newPassword": "An0ther-secret!",
+            "confirmPassword": "An0ther-secret!"
+        }),
+    )
+    .await
+    .expect(200);
+    before.expect_closed(WITHIN).await;
+    other.expect_closed(WITHIN).await;
 }
