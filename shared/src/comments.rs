@@ -120,8 +120,8 @@ pub async fn create_comment(
 }
 
 /// A comment tells the post's owner (`comment`); a reply tells the parent comment's author
-/// (`reply`, 1 GetItem more to find them); `@mentions` tell the people named (`mention`).
-/// Never fails the comment.
+/// (`reply`, 1 GetItem more to find them) and the post's owner as a `comment` when that is
+/// someone else; `@mentions` tell the people named (`mention`). Never fails the comment.
 async fn notify_comment(
     state: &AppState,
     author: &UserRecord,
@@ -129,28 +129,32 @@ async fn notify_comment(
     comment: &CommentRecord,
 ) {
     let post_id = &post.post_id;
-    let recipient = match &comment.parent_comment_id {
-        None => Some((NotificationType::Comment, post.author_id.clone())),
+    let on_post = (NotificationType::Comment, post.author_id.clone());
+    let recipients = match &comment.parent_comment_id {
+        None => vec![on_post],
         Some(parent) => match state.db.post_and_comment(post_id, parent).await {
-            Ok((_, Some(parent))) => Some((NotificationType::Reply, parent.author_id)),
-            Ok(_) => None,
+            Ok((_, Some(parent))) if parent.author_id == post.author_id => {
+                vec![(NotificationType::Reply, parent.author_id)]
+            }
+            Ok((_, Some(parent))) => vec![(NotificationType::Reply, parent.author_id), on_post],
+            Ok(_) => vec![on_post],
             Err(err) => {
                 tracing::warn!(?err, "reading the parent comment for a notification");
-                None
+                vec![on_post]
             }
         },
     };
     let mentioned = crate::posts::mentions(&comment.content);
-    let direct = async {
-        if let Some((kind, recipient)) = &recipient {
-            let new = NewNotification::new(*kind, recipient)
+    let direct: Vec<NewNotification> = recipients
+        .iter()
+        .map(|(kind, recipient)| {
+            NewNotification::new(*kind, recipient)
                 .post(post_id)
                 .comment(&comment.comment_id)
-                .preview(&comment.content);
-            crate::notifications::notify(state, author, new).await;
-        }
-    };
-    let already: Vec<&str> = recipient.iter().map(|(_, r)| r.as_str()).collect();
+                .preview(&comment.content)
+        })
+        .collect();
+    let already: Vec<&str> = recipients.iter().map(|(_, r)| r.as_str()).collect();
     let mentions = crate::notifications::notify_mentions(
         state,
         author,
@@ -160,7 +164,10 @@ async fn notify_comment(
         &comment.content,
         &already,
     );
-    tokio::join!(direct, mentions);
+    tokio::join!(
+        crate::notifications::notify_all(state, author, direct),
+        mentions
+    );
 }
 
 /// A page of a post's top-level comments (newest first) or of a comment's replies (oldest

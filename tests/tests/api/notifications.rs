@@ -474,3 +474,30 @@ async fn deleting_an_account_removes_its_notifications_both_ways() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(own.is_empty());
 }
+
+#[tokio::test]
+async fn a_reply_tells_the_comment_author_and_the_post_owner() {
+    let (app, _slot) = posts_app().await;
+    let (owner, commenter, replier) = (
+        fixture_user(&app).await,
+        fixture_user(&app).await,
+        fixture_user(&app).await,
+    );
+    let post = create_post(&app, &owner, "a post").await;
+    let parent = comment(&app, &commenter, &post, "first!").await;
+    let answer = reply(&app, &replier, &post, &parent, "second!").await;
+
+    let to_commenter = list(&app, &commenter, "?type=reply").await;
+    to_commenter.expect(200);
+    assert_eq!(items(&to_commenter).len(), 1, "{}", to_commenter.body);
+    assert_eq!(items(&to_commenter)[0]["commentId"], answer.as_str());
+    let to_owner = list(&app, &owner, "?type=comment").await;
+    to_owner.expect(200);
+    let ids: Vec<String> = items(&to_owner)
+        .iter()
+        .filter_map(|n| n["commentId"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ids, vec![answer.clone(), parent.clone()], "newest first");
+    assert_eq!(unread_notifications(&app, &owner).await, 2);
+    assert_eq!(unread_notifications(&app, &replier).await, 0);
+}
