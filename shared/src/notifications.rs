@@ -402,6 +402,36 @@ pub async fn delete_notifications_of(state: &AppState, user_id: &str) -> ApiResu
     db.delete_keys(&own).await
 }
 
+/// A block: what either user caused the other to be notified of goes, unread counters fixed,
+/// so the list never hides items the counter still counts. 2 Queries (the actors' pointers to
+/// the other) + 1 transaction per notification + 1 BatchWriteItem for the pointers. Never fails
+/// the block: the list filters blocked actors anyway.
+pub async fn forget_notifications_between(state: &AppState, a: &str, b: &str) {
+    if let Err(err) = remove_between(state, a, b).await {
+        tracing::warn!(error = %err, "removing notifications between blocked users");
+    }
+}
+
+async fn remove_between(state: &AppState, a: &str, b: &str) -> ApiResult<()> {
+    use futures_util::stream::{self, TryStreamExt};
+    let db = &state.db;
+    for (actor, recipient) in [(a, b), (b, a)] {
+        let prefix = format!("{}{recipient}#", keys::NOTIFICATION_SENT_PREFIX);
+        let pointers = db.partition_keys(actor, &prefix).await?;
+        if pointers.is_empty() {
+            continue;
+        }
+        let sent = crate::db::notifications::sent_pointers(&pointers);
+        stream::iter(sent.iter().map(Ok))
+            .try_for_each_concurrent(8, |(recipient, id)| async move {
+                db.remove_sent_notification(recipient, id).await
+            })
+            .await?;
+        db.delete_keys(&pointers).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

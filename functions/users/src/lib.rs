@@ -282,6 +282,7 @@ async fn block(
     Path(user_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     state.db.block_user(auth.id(), &user_id).await?;
+    shared::notifications::forget_notifications_between(&state, auth.id(), &user_id).await;
     Ok(done("User blocked successfully"))
 }
 

@@ -404,8 +404,8 @@ impl Db {
             .max(0))
     }
 
-    /// Account deletion: removes a notification the deleted user caused in someone else's
-    /// partition, taking it off their unread counter when it was unread. Safe to repeat.
+    /// Removes a notification an actor caused in someone else's partition (account deletion,
+    /// blocks), taking it off their unread counter when it was unread. Safe to repeat.
     pub async fn remove_sent_notification(
         &self,
         recipient: &str,

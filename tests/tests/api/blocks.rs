@@ -25,8 +25,10 @@ async fn blocking_removes_follows_both_ways_and_hides_the_blocker() {
         .await;
     response.expect(200);
     assert!(
-        response.ddb_calls() <= 3,
-        "auth + BatchGet + one transaction"
+        response.ddb_calls() <= 9,
+        "auth + BatchGet + one transaction, then the two follow notifications between them \
+         removed (2 Queries, 1 transaction and 1 pointer delete each): {}",
+        response.ddb_calls()
     );
     app.post(
         &format!("/api/users/{}/block", blocked.id),

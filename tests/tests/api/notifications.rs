@@ -501,3 +501,42 @@ async fn a_reply_tells_the_comment_author_and_the_post_owner() {
     assert_eq!(unread_notifications(&app, &owner).await, 2);
     assert_eq!(unread_notifications(&app, &replier).await, 0);
 }
+
+#[tokio::test]
+async fn a_block_removes_what_each_notified_the_other_of() {
+    let (app, _slot) = posts_app().await;
+    let (author, fan, bystander) = (
+        fixture_user(&app).await,
+        fixture_user(&app).await,
+        fixture_user(&app).await,
+    );
+    let post = create_post(&app, &author, "hello").await;
+    like(&app, &fan, &post).await.expect(200);
+    follow(&app, &fan, &author.id).await.expect(200);
+    like(&app, &bystander, &post).await.expect(200);
+    follow(&app, &author, &fan.id).await.expect(200);
+    assert_eq!(unread_notifications(&app, &author).await, 3);
+    assert_eq!(unread_notifications(&app, &fan).await, 1);
+
+    app.post(
+        &format!("/api/users/{}/block", fan.id),
+        Some(&author.access_token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        unread_notifications(&app, &author).await,
+        1,
+        "the bystander's like stays"
+    );
+    let left = list(&app, &author, "").await;
+    left.expect(200);
+    let actors: Vec<String> = items(&left)
+        .iter()
+        .filter_map(|n| n["actor"]["_id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(actors, vec![bystander.id.clone()]);
+    assert_eq!(unread_notifications(&app, &fan).await, 0);
+    assert_eq!(items(&list(&app, &fan, "").await).len(), 0);
+}
