@@ -1,23 +1,24 @@
 //! `/api/messages`: direct conversations and messages over REST. Sending pushes `new_message`
 //! to the recipient's sockets; the rules live in `shared::messaging`.
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::AuthUser;
-use shared::http::{created, done, ok, ApiJson};
+use shared::http::{created, done, ok, read_media_form, ApiJson, FilePart};
 use shared::messaging::{self, SendMessage};
 use shared::pagination::ListQuery;
-use shared::{ApiError, ApiResult, AppState};
+use shared::{ApiResult, AppState};
 
 /// An image sent through the API itself: up to 10 MB (the `message` upload purpose's limit).
-const IMAGE_LIMIT: usize = 10 * 1024 * 1024;
-/// The image plus the text fields and the multipart framing.
-const SEND_BODY_LIMIT: usize = IMAGE_LIMIT + 64 * 1024;
+const MESSAGE_IMAGE: FilePart = FilePart {
+    names: &["image", "file"],
+    limit: 10 * 1024 * 1024,
+    too_large: "images in messages are limited in size",
+};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -31,7 +32,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/messages/messages",
-            post(send_message).layer(DefaultBodyLimit::max(SEND_BODY_LIMIT)),
+            post(send_message).layer(DefaultBodyLimit::max(MESSAGE_IMAGE.body_limit())),
         )
         .route("/api/messages/messages/{message_id}/read", put(mark_read))
         .route("/api/messages/messages/{message_id}", delete(unsend))
@@ -86,67 +87,10 @@ async fn send_message(
     auth: AuthUser,
     request: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let (input, file) = if is_multipart(&request) {
-        let multipart = Multipart::from_request(request, &state)
-            .await
-            .map_err(|err| ApiError::bad_request(err.body_text()))?;
-        read_multipart(multipart).await?
-    } else {
-        let ApiJson(body) = ApiJson::<SendMessage>::from_media_route(request, &state).await?;
-        (body, None)
-    };
-    let message = messaging::send_message(&state, &auth.user, &input, file, None).await?;
+    let form = read_media_form::<SendMessage, _>(request, &state, &MESSAGE_IMAGE).await?;
+    let message =
+        messaging::send_message(&state, &auth.user, &form.fields, form.file, None).await?;
     Ok(created("Message sent successfully", message))
-}
-
-fn is_multipart(request: &Request) -> bool {
-    request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
-}
-
-fn image_too_large() -> ApiError {
-    ApiError::PayloadTooLarge(format!(
-        "File too large: images are limited to {} MB",
-        IMAGE_LIMIT / (1024 * 1024)
-    ))
-}
-
-fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
-    if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        image_too_large()
-    } else {
-        ApiError::bad_request(format!("Malformed multipart body: {}", err.body_text()))
-    }
-}
-
-/// The text fields and the `image` part of a multipart send; other parts are ignored.
-async fn read_multipart(mut multipart: Multipart) -> ApiResult<(SendMessage, Option<Vec<u8>>)> {
-    let mut input = SendMessage::default();
-    let mut file = None;
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-        let name = field.name().unwrap_or_default().to_string();
-        if name == "image" || name == "file" {
-            let bytes = field.bytes().await.map_err(multipart_error)?;
-            if bytes.len() > IMAGE_LIMIT {
-                return Err(image_too_large());
-            }
-            file = Some(bytes.to_vec()).filter(|b| !b.is_empty());
-            continue;
-        }
-        let text = Some(field.text().await.map_err(multipart_error)?);
-        match name.as_str() {
-            "conversationId" => input.conversation_id = text,
-            "recipientId" => input.recipient_id = text,
-            "messageType" => input.message_type = text,
-            "content" => input.content = text,
-            "mediaKey" => input.media_key = text,
-            _ => {}
-        }
-    }
-    Ok((input, file))
 }
 
 async fn mark_read(

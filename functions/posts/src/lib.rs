@@ -1,15 +1,14 @@
 //! `/api/posts` (except comments): create (multipart file or an accepted upload key), read,
 //! edit, delete, like and save, a user's posts and stats, and the feeds.
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};
-use shared::http::{created, done, ok, ApiJson};
+use shared::http::{created, done, ok, read_media_form, ApiJson, FilePart};
 use shared::pagination::ListQuery;
 use shared::posts::{PostEdge, PostView, UserPostsFilter};
 use shared::uploads::Purpose;
@@ -17,15 +16,17 @@ use shared::{ApiError, ApiResult, AppState};
 
 /// Files sent through the API itself: images and short videos up to 10 MB (longer videos go
 /// through a presigned upload, up to 50 MB).
-const MULTIPART_FILE_LIMIT: usize = 10 * 1024 * 1024;
-/// The file plus the caption and the multipart framing.
-const CREATE_BODY_LIMIT: usize = MULTIPART_FILE_LIMIT + 64 * 1024;
+const POST_FILE: FilePart = FilePart {
+    names: &["file", "image", "video", "media"],
+    limit: 10 * 1024 * 1024,
+    too_large: "larger videos go through POST /api/uploads and mediaKey",
+};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/api/posts",
-            post(create_post).layer(DefaultBodyLimit::max(CREATE_BODY_LIMIT)),
+            post(create_post).layer(DefaultBodyLimit::max(POST_FILE.body_limit())),
         )
         .route("/api/posts/feed", get(feed))
         .route("/api/posts/timeline", get(timeline))
@@ -40,25 +41,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/posts/{post_id}/like", post(like).delete(unlike))
         .route("/api/posts/{post_id}/save", post(save).delete(unsave))
         .with_state(state)
-}
-
-fn is_multipart(request: &Request) -> bool {
-    request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
-}
-
-fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
-    if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge(format!(
-            "File too large: files sent directly are limited to {} MB; use an upload for larger videos",
-            MULTIPART_FILE_LIMIT / (1024 * 1024)
-        ))
-    } else {
-        ApiError::bad_request(format!("Malformed multipart body: {}", err.body_text()))
-    }
 }
 
 #[derive(Deserialize)]
@@ -77,55 +59,30 @@ async fn create_post(
     auth: AuthUser,
     request: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let (caption, media) = if is_multipart(&request) {
-        let mut multipart = Multipart::from_request(request, &state)
-            .await
-            .map_err(|err| ApiError::bad_request(err.body_text()))?;
-        let mut caption = String::new();
-        let mut file = None;
-        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-            match field.name().unwrap_or_default() {
-                "file" | "image" | "video" | "media" => {
-                    file = Some(field.bytes().await.map_err(multipart_error)?)
-                }
-                "caption" => caption = field.text().await.map_err(multipart_error)?,
-                _ => {}
-            }
+    let form = read_media_form::<CreateBody, _>(request, &state, &POST_FILE).await?;
+    let caption = shared::posts::validate_caption(form.fields.caption.as_deref().unwrap_or(""))?;
+    let media = match (form.file, form.fields.media_key) {
+        (Some(bytes), _) => {
+            state
+                .media
+                .store_bytes(auth.id(), Purpose::Post, bytes)
+                .await?
         }
-        let caption = shared::posts::validate_caption(&caption)?;
-        let bytes = file
-            .filter(|b| !b.is_empty())
-            .ok_or_else(|| ApiError::invalid_field("file", "file is required"))?;
-        if bytes.len() > MULTIPART_FILE_LIMIT {
-            return Err(too_large());
+        (None, _) if form.multipart => {
+            return Err(ApiError::invalid_field("file", "file is required"))
         }
-        let media = state
-            .media
-            .store_bytes(auth.id(), Purpose::Post, bytes.to_vec())
-            .await?;
-        (caption, media)
-    } else {
-        let ApiJson(body) = ApiJson::<CreateBody>::from_media_route(request, &state).await?;
-        let caption = shared::posts::validate_caption(body.caption.as_deref().unwrap_or(""))?;
-        let key = body
-            .media_key
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| ApiError::invalid_field("mediaKey", "mediaKey or a file is required"))?;
-        let media = state
-            .media
-            .accept_upload(auth.id(), key.trim(), Purpose::Post, "mediaKey")
-            .await?;
-        (caption, media)
+        (None, key) => {
+            let key = key.filter(|k| !k.trim().is_empty()).ok_or_else(|| {
+                ApiError::invalid_field("mediaKey", "mediaKey or a file is required")
+            })?;
+            state
+                .media
+                .accept_upload(auth.id(), key.trim(), Purpose::Post, "mediaKey")
+                .await?
+        }
     };
     let view = shared::posts::create_post(&state, &auth.user, &caption, media).await?;
     Ok(created("Post created successfully", view))
-}
-
-fn too_large() -> ApiError {
-    ApiError::PayloadTooLarge(format!(
-        "File too large: files sent directly are limited to {} MB; use an upload for larger videos",
-        MULTIPART_FILE_LIMIT / (1024 * 1024)
-    ))
 }
 
 async fn get_post(

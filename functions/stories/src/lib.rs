@@ -2,24 +2,25 @@
 //! followed accounts, a user's active stories, one story, views counted once per viewer, the
 //! owner's viewer list, and deletes. The rules live in `shared::stories`.
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};
-use shared::http::{created, done, ok, ApiJson};
+use shared::http::{created, done, ok, read_media_form, FilePart};
 use shared::pagination::ListQuery;
 use shared::uploads::Purpose;
 use shared::{ApiError, ApiResult, AppState};
 
 /// Files sent through the API itself: images and short videos up to 10 MB (longer videos go
 /// through a presigned upload, up to 50 MB).
-const MULTIPART_FILE_LIMIT: usize = 10 * 1024 * 1024;
-/// The file plus the caption and the multipart framing.
-const CREATE_BODY_LIMIT: usize = MULTIPART_FILE_LIMIT + 64 * 1024;
+const STORY_FILE: FilePart = FilePart {
+    names: &["story"],
+    limit: 10 * 1024 * 1024,
+    too_large: "larger videos go through POST /api/uploads and mediaKey",
+};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -27,7 +28,7 @@ pub fn router(state: AppState) -> Router {
             "/api/stories",
             post(create_story)
                 .delete(delete_all)
-                .layer(DefaultBodyLimit::max(CREATE_BODY_LIMIT)),
+                .layer(DefaultBodyLimit::max(STORY_FILE.body_limit())),
         )
         .route("/api/stories/feed", get(tray))
         .route("/api/stories/user/{user_id}", get(user_stories))
@@ -38,29 +39,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/stories/{story_id}/view", patch(view_story))
         .route("/api/stories/{story_id}/viewers", get(viewers))
         .with_state(state)
-}
-
-fn is_multipart(request: &Request) -> bool {
-    request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
-}
-
-fn too_large() -> ApiError {
-    ApiError::PayloadTooLarge(format!(
-        "File too large: files sent directly are limited to {} MB; use an upload for larger videos",
-        MULTIPART_FILE_LIMIT / (1024 * 1024)
-    ))
-}
-
-fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
-    if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        too_large()
-    } else {
-        ApiError::bad_request(format!("Malformed multipart body: {}", err.body_text()))
-    }
 }
 
 #[derive(Deserialize)]
@@ -80,47 +58,29 @@ async fn create_story(
     auth: AuthUser,
     request: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let (caption, media) = if is_multipart(&request) {
-        let mut multipart = Multipart::from_request(request, &state)
-            .await
-            .map_err(|err| ApiError::bad_request(err.body_text()))?;
-        let mut caption = String::new();
-        let mut file = None;
-        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-            match field.name().unwrap_or_default() {
-                "story" => file = Some(field.bytes().await.map_err(multipart_error)?),
-                "caption" => caption = field.text().await.map_err(multipart_error)?,
-                _ => {}
-            }
+    let form = read_media_form::<CreateBody, _>(request, &state, &STORY_FILE).await?;
+    let caption = shared::posts::validate_caption(form.fields.caption.as_deref().unwrap_or(""))?;
+    let media = match (form.file, form.fields.media_key) {
+        (Some(bytes), _) => {
+            shared::stories::check_story_cap(&state, auth.id()).await?;
+            state
+                .media
+                .store_bytes(auth.id(), Purpose::Story, bytes)
+                .await?
         }
-        let caption = shared::posts::validate_caption(&caption)?;
-        let bytes = file
-            .filter(|b| !b.is_empty())
-            .ok_or_else(|| ApiError::invalid_field("story", "story file is required"))?;
-        if bytes.len() > MULTIPART_FILE_LIMIT {
-            return Err(too_large());
+        (None, _) if form.multipart => {
+            return Err(ApiError::invalid_field("story", "story file is required"))
         }
-        shared::stories::check_story_cap(&state, auth.id()).await?;
-        let media = state
-            .media
-            .store_bytes(auth.id(), Purpose::Story, bytes.to_vec())
-            .await?;
-        (caption, media)
-    } else {
-        let ApiJson(body) = ApiJson::<CreateBody>::from_media_route(request, &state).await?;
-        let caption = shared::posts::validate_caption(body.caption.as_deref().unwrap_or(""))?;
-        let key = body
-            .media_key
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| {
+        (None, key) => {
+            let key = key.filter(|k| !k.trim().is_empty()).ok_or_else(|| {
                 ApiError::invalid_field("mediaKey", "mediaKey or a story file is required")
             })?;
-        shared::stories::check_story_cap(&state, auth.id()).await?;
-        let media = state
-            .media
-            .accept_upload(auth.id(), key.trim(), Purpose::Story, "mediaKey")
-            .await?;
-        (caption, media)
+            shared::stories::check_story_cap(&state, auth.id()).await?;
+            state
+                .media
+                .accept_upload(auth.id(), key.trim(), Purpose::Story, "mediaKey")
+                .await?
+        }
     };
     let view = shared::stories::create_story(&state, &auth.user, &caption, media).await?;
     Ok(created("Story created successfully", view))

@@ -2,7 +2,6 @@
 //! suggestions and blocks.
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -11,7 +10,7 @@ use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};
 use shared::db::keys;
 use shared::db::listing::ListSource;
-use shared::http::{done, ok, ApiJson};
+use shared::http::{done, is_multipart, ok, ApiJson};
 use shared::pagination::ListQuery;
 use shared::profiles::ProfilePatch;
 use shared::social::{can_view, Visibility};
@@ -45,14 +44,6 @@ async fn own_profile(State(state): State<AppState>, auth: AuthUser) -> impl Into
         "Profile retrieved successfully",
         OwnUser::from_record(&auth.user, &state.media).await,
     )
-}
-
-fn is_multipart(request: &Request) -> bool {
-    request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
 fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {

@@ -3,9 +3,11 @@
 
 mod extract;
 mod layers;
+mod media_form;
 
 pub use extract::{ApiJson, ValidJson};
 pub use layers::{not_found, service};
+pub use media_form::{is_multipart, read_media_form, FilePart, MediaForm};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
