@@ -18,8 +18,7 @@ use crate::pagination::{encode_cursor, PageRequest, Pagination, Start};
 use crate::posts::{hydrate, PostView};
 use crate::state::AppState;
 
-/// The feed walks back at most this many day buckets per request; a gap of this many days
-/// without a public post ends the feed (older posts stay reachable per user and per hashtag).
+/// One feed page reads at most this many (non-empty) day buckets.
 pub const FEED_MAX_DAYS_PER_PAGE: usize = 31;
 /// Explore ranks the newest public posts of this many days...
 pub const EXPLORE_DAYS: usize = 7;
@@ -35,10 +34,6 @@ fn entry(item: &Item) -> Option<(String, String)> {
     ))
 }
 
-fn previous_day(day: time::Date) -> time::Date {
-    day.previous_day().unwrap_or(day)
-}
-
 fn parse_day(bucket_pk: &str) -> Option<time::Date> {
     let mut parts = bucket_pk.strip_prefix("FEED#")?.splitn(3, '-');
     let year: i32 = parts.next()?.parse().ok()?;
@@ -47,43 +42,62 @@ fn parse_day(bucket_pk: &str) -> Option<time::Date> {
     time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()
 }
 
-/// Feed entries newest first, starting today (or after a cursor's entry), walking back day
-/// buckets until `wanted` entries are found or the walk limit is reached.
+/// Feed entries newest first: today's bucket (or the cursor's, after its entry), then the older
+/// buckets the day index lists (empty days are never read), until `wanted` entries are found.
+/// At most `max_days` buckets, none older than `oldest`. 1 Query when the first bucket fills
+/// the page; otherwise 1 more for the day index and 1 per bucket read.
 async fn feed_entries(
     state: &AppState,
     start: Option<Item>,
     wanted: usize,
     max_days: usize,
-) -> ApiResult<(Vec<Item>, bool)> {
-    let (mut day, mut start_key) = match start {
+    oldest: Option<&str>,
+) -> ApiResult<Vec<Item>> {
+    let (first_day, mut start_key) = match start {
         Some(key) => {
             let day = match key.get(keys::PK) {
-                Some(AttributeValue::S(pk)) => parse_day(pk),
+                Some(AttributeValue::S(pk)) => parse_day(pk).map(day_string),
                 _ => None,
             }
             .ok_or_else(|| ApiError::invalid_field("cursor", "cursor is invalid"))?;
             (day, Some(key))
         }
-        None => (OffsetDateTime::now_utc().date(), None),
+        None => (day_string(OffsetDateTime::now_utc().date()), None),
     };
     let mut entries: Vec<Item> = Vec::with_capacity(wanted);
-    let mut days = 0;
-    while entries.len() < wanted && days < max_days {
-        let (items, more) = state
-            .db
-            .feed_bucket_entries(&day_string(day), start_key.take(), wanted - entries.len())
-            .await?;
-        entries.extend(items);
-        match more {
-            Some(key) if entries.len() < wanted => start_key = Some(key),
-            _ => {
-                day = previous_day(day);
-                days += 1;
+    let mut day = first_day.clone();
+    let mut older_days: Option<std::vec::IntoIter<String>> = None;
+    for _ in 0..max_days {
+        loop {
+            let (items, more) = state
+                .db
+                .feed_bucket_entries(&day, start_key.take(), wanted - entries.len())
+                .await?;
+            entries.extend(items);
+            match more {
+                Some(key) if entries.len() < wanted => start_key = Some(key),
+                _ => break,
             }
         }
+        if entries.len() >= wanted {
+            break;
+        }
+        let days = match older_days.as_mut() {
+            Some(days) => days,
+            None => older_days.insert(
+                state
+                    .db
+                    .feed_days_before(&first_day, oldest, max_days)
+                    .await?
+                    .into_iter(),
+            ),
+        };
+        match days.next() {
+            Some(older) => day = older,
+            None => break,
+        }
     }
-    let exhausted = entries.len() < wanted;
-    Ok((entries, exhausted))
+    Ok(entries)
 }
 
 /// Pagination when no total is maintained: what is known (items paged through so far, plus
@@ -119,7 +133,8 @@ pub async fn global_feed(
         Start::Offset(offset) => (*offset as usize, None),
         Start::After(key) => (0, Some(key.clone())),
     };
-    let (entries, _) = feed_entries(state, start, skip + limit + 1, FEED_MAX_DAYS_PER_PAGE).await?;
+    let entries =
+        feed_entries(state, start, skip + limit + 1, FEED_MAX_DAYS_PER_PAGE, None).await?;
     let has_more = entries.len() > skip + limit;
     let page: Vec<Item> = entries.into_iter().skip(skip).take(limit).collect();
     let next = if has_more {
@@ -220,7 +235,10 @@ pub async fn explore(
             _ => return Err(ApiError::invalid_field("cursor", "cursor is invalid")),
         },
     };
-    let (entries, _) = feed_entries(state, None, EXPLORE_CANDIDATES, EXPLORE_DAYS).await?;
+    let today = OffsetDateTime::now_utc().date();
+    let oldest = day_string(today - time::Duration::days(EXPLORE_DAYS as i64 - 1));
+    let entries =
+        feed_entries(state, None, EXPLORE_CANDIDATES, EXPLORE_DAYS, Some(&oldest)).await?;
     let ids: Vec<(String, String)> = entries.iter().filter_map(entry).collect();
     let mut posts = hydrate(state, viewer, &ids).await?;
     for post in &mut posts {

@@ -11,6 +11,66 @@ use crate::error::ApiResult;
 const TIMELINE_PARALLEL_QUERIES: usize = 16;
 
 impl Db {
+    /// Enters `day` in the feed's day index before a post lands in that day's bucket. An
+    /// idempotent PutItem outside the post's transaction (concurrent posts would otherwise
+    /// conflict on this one item), made once per day per process.
+    pub async fn mark_feed_day(&self, day: &str) -> ApiResult<()> {
+        let already = self
+            .feed_day_marked
+            .lock()
+            .map(|last| *last == day)
+            .unwrap_or(false);
+        if already {
+            return Ok(());
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(keys::feed_day(day).to_item()))
+            .send()
+            .await?;
+        if let Ok(mut last) = self.feed_day_marked.lock() {
+            *last = day.to_string();
+        }
+        Ok(())
+    }
+
+    /// Days older than `before` that have a feed bucket, newest first, none older than
+    /// `oldest` when given, at most `limit`. 1 Query.
+    pub async fn feed_days_before(
+        &self,
+        before: &str,
+        oldest: Option<&str>,
+        limit: usize,
+    ) -> ApiResult<Vec<String>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(keys::FEED_DAYS))
+            .expression_attribute_values(":before", s(before))
+            .projection_expression("SK")
+            .scan_index_forward(false)
+            // `BETWEEN` includes `before` itself, hence one more.
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        let query = match oldest {
+            Some(oldest) => query
+                .key_condition_expression("PK = :pk AND SK BETWEEN :oldest AND :before")
+                .expression_attribute_values(":oldest", s(oldest)),
+            None => query.key_condition_expression("PK = :pk AND SK < :before"),
+        };
+        let out = query.send().await?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| super::listing::string_attr(item, keys::SK))
+            .filter(|day| *day != before)
+            .take(limit)
+            .map(str::to_string)
+            .collect())
+    }
+
     /// Up to `limit` entries of one feed bucket, newest first, after `start` (a key of that
     /// bucket) when given; the key to continue from when the bucket has more. 1 Query.
     pub async fn feed_bucket_entries(

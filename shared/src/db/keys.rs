@@ -226,6 +226,14 @@ pub fn feed_entry(day: &str, post_id: &str) -> Key {
     Key::new(feed_bucket(day), post_id)
 }
 
+/// The index of days that have a feed bucket (SK = `yyyy-mm-dd`), so reading back through the
+/// feed skips empty days instead of querying each one.
+pub const FEED_DAYS: &str = "FEEDDAYS";
+
+pub fn feed_day(day: &str) -> Key {
+    Key::new(FEED_DAYS, day)
+}
+
 pub fn hashtag_pk(tag: &str) -> String {
     format!("TAG#{tag}")
 }
@@ -424,6 +432,8 @@ mod tests {
         assert_eq!(post_like("01P", "u").sk, "LIKE#u");
         assert_eq!(post_of_type("a", "video", "01P").sk, "POSTS#video#01P");
         assert_eq!(feed_entry("2026-11-22", "01P").pk, "FEED#2026-11-22");
+        assert_eq!(feed_day("2026-11-22").pk, "FEEDDAYS");
+        assert_eq!(feed_day("2026-11-22").sk, "2026-11-22");
         assert_eq!(message("c", "m").pk, "CONV#c");
         assert_eq!(message("c", "m").sk, "MSG#m");
         assert_eq!(conversation_member("u", "c").sk, "CONVMEMBER#c");

@@ -20,6 +20,7 @@ pub mod tokens;
 pub mod users;
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -33,6 +34,8 @@ pub type Item = HashMap<String, AttributeValue>;
 pub struct Db {
     pub client: Client,
     pub table: String,
+    /// The last day this process entered in the feed's day index (one write per day, not per post).
+    feed_day_marked: Arc<Mutex<String>>,
 }
 
 impl Db {
@@ -95,7 +98,11 @@ impl Db {
     }
 
     pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
+        Self {
+            client,
+            table,
+            feed_day_marked: Arc::default(),
+        }
     }
 }
 

@@ -151,9 +151,11 @@ impl Db {
             )?,
         ];
         if record.in_feed {
+            let day = day_of(id);
+            self.mark_feed_day(&day).await?;
             writes.push(put_new(
                 &self.table,
-                entry_item(&keys::feed_entry(&day_of(id), id), id, author),
+                entry_item(&keys::feed_entry(&day, id), id, author),
             )?);
         }
         for tag in &record.hashtags {

@@ -290,3 +290,93 @@ async fn suggestions_carry_the_newest_image_posts() {
     let first = images[0].as_str().unwrap_or_default();
     assert_eq!(fetch_bytes(&app, first).await, JPEG);
 }
+
+#[tokio::test]
+async fn the_feed_reads_back_over_empty_days_through_the_day_index() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use shared::db::keys;
+
+    let (app, _slot) = posts_app().await;
+    let author = app.signed_in_user().await;
+    let older = create_post(&app, &author, "three weeks ago").await;
+    let newer = create_post(&app, &author, "today").await;
+
+    // The end of the feed: today's bucket, the day index, the hydration. No walk over empty days.
+    let all = app.get("/api/posts/feed?limit=100", None).await;
+    all.expect(200);
+    assert_eq!(post_ids(&all), vec![newer.clone(), older.clone()]);
+    assert!(all.ddb_calls() <= 3, "{}", all.ddb_calls());
+
+    // Move the older post's entry 20 days back: the feed reaches it with one Query more, not 20.
+    let today = shared::db::posts::day_of(&older);
+    let past = time::OffsetDateTime::now_utc().date() - time::Duration::days(20);
+    let past = shared::db::posts::day_string(past);
+    let db = &app.state.db;
+    let moved = keys::feed_entry(&past, &older);
+    let marker = keys::feed_day(&past);
+    let result = db
+        .client
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(
+                    aws_sdk_dynamodb::types::Put::builder()
+                        .table_name(&db.table)
+                        .set_item(Some(moved.to_item()))
+                        .item("postId", AttributeValue::S(older.clone()))
+                        .item("authorId", AttributeValue::S(author.id.clone()))
+                        .build()
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
+                .build(),
+        )
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(
+                    aws_sdk_dynamodb::types::Put::builder()
+                        .table_name(&db.table)
+                        .set_item(Some(marker.to_item()))
+                        .build()
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
+                .build(),
+        )
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .delete(
+                    aws_sdk_dynamodb::types::Delete::builder()
+                        .table_name(&db.table)
+                        .set_key(Some(keys::feed_entry(&today, &older).to_item()))
+                        .build()
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
+                .build(),
+        )
+        .send()
+        .await;
+    result.unwrap_or_else(|e| panic!("moving the entry: {e:?}"));
+
+    let first = app.get("/api/posts/feed?limit=1", None).await;
+    first.expect(200);
+    assert_eq!(post_ids(&first), vec![newer.clone()]);
+    assert!(
+        first.ddb_calls() <= 4,
+        "today's bucket, then the look-ahead for hasMore: day index + the old bucket, hydration: {}",
+        first.ddb_calls()
+    );
+    let cursor = first.data()["pagination"]["nextCursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("more after the first: {}", first.body))
+        .to_string();
+    let next = app
+        .get(&format!("/api/posts/feed?limit=1&cursor={cursor}"), None)
+        .await;
+    next.expect(200);
+    assert_eq!(post_ids(&next), vec![older.clone()]);
+    assert!(
+        next.ddb_calls() <= 4,
+        "the rest of the cursor's bucket + the day index + the old bucket + hydration: {}",
+        next.ddb_calls()
+    );
+    assert_eq!(next.data()["pagination"]["hasMore"], false);
+}
