@@ -13,6 +13,7 @@ use serde::Serialize;
 use ulid::Ulid;
 
 use crate::error::{ApiError, ApiResult};
+use crate::http::MediaSource;
 use crate::media::Media;
 
 /// Enough leading bytes to tell every supported type apart.
@@ -241,6 +242,22 @@ impl Media {
     pub async fn delete_quietly(&self, key: &str) {
         if let Err(err) = self.delete_object(key).await {
             tracing::warn!(%key, error = %err, "deleting a media object failed");
+        }
+    }
+
+    /// A request's media, whichever way it came: bytes are checked and stored, an upload key is
+    /// checked and accepted (errors name the `mediaKey` field).
+    pub async fn accept(
+        &self,
+        user_id: &str,
+        source: MediaSource,
+        purpose: Purpose,
+    ) -> ApiResult<AcceptedMedia> {
+        match source {
+            MediaSource::Bytes(bytes) => self.store_bytes(user_id, purpose, bytes).await,
+            MediaSource::UploadKey(key) => {
+                self.accept_upload(user_id, &key, purpose, "mediaKey").await
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};
-use shared::http::{created, done, ok, read_media_form, ApiJson, FilePart};
+use shared::http::{created, done, ok, read_media_form, ApiJson, CaptionedMedia, FilePart};
 use shared::pagination::ListQuery;
 use shared::posts::{PostEdge, PostView, UserPostsFilter};
 use shared::uploads::Purpose;
@@ -43,15 +43,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateBody {
-    #[serde(default)]
-    caption: Option<String>,
-    #[serde(default)]
-    media_key: Option<String>,
-}
-
 /// Multipart `file` + `caption`, or JSON `{caption, mediaKey}`. Media is checked by its bytes
 /// before the post is written (1 TransactWriteItems).
 async fn create_post(
@@ -59,28 +50,10 @@ async fn create_post(
     auth: AuthUser,
     request: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let form = read_media_form::<CreateBody, _>(request, &state, &POST_FILE).await?;
-    let caption = shared::posts::validate_caption(form.fields.caption.as_deref().unwrap_or(""))?;
-    let media = match (form.file, form.fields.media_key) {
-        (Some(bytes), _) => {
-            state
-                .media
-                .store_bytes(auth.id(), Purpose::Post, bytes)
-                .await?
-        }
-        (None, _) if form.multipart => {
-            return Err(ApiError::invalid_field("file", "file is required"))
-        }
-        (None, key) => {
-            let key = key.filter(|k| !k.trim().is_empty()).ok_or_else(|| {
-                ApiError::invalid_field("mediaKey", "mediaKey or a file is required")
-            })?;
-            state
-                .media
-                .accept_upload(auth.id(), key.trim(), Purpose::Post, "mediaKey")
-                .await?
-        }
-    };
+    let form = read_media_form::<CaptionedMedia, _>(request, &state, &POST_FILE).await?;
+    let (caption, source) = form.into_parts("file")?;
+    let caption = shared::posts::validate_caption(&caption)?;
+    let media = state.media.accept(auth.id(), source, Purpose::Post).await?;
     let view = shared::posts::create_post(&state, &auth.user, &caption, media).await?;
     Ok(created("Post created successfully", view))
 }

@@ -6,13 +6,12 @@ use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post};
 use axum::Router;
-use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};
-use shared::http::{created, done, ok, read_media_form, FilePart};
+use shared::http::{created, done, ok, read_media_form, CaptionedMedia, FilePart};
 use shared::pagination::ListQuery;
 use shared::uploads::Purpose;
-use shared::{ApiError, ApiResult, AppState};
+use shared::{ApiResult, AppState};
 
 /// Files sent through the API itself: images and short videos up to 10 MB (longer videos go
 /// through a presigned upload, up to 50 MB).
@@ -41,15 +40,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateBody {
-    #[serde(default)]
-    caption: Option<String>,
-    #[serde(default)]
-    media_key: Option<String>,
-}
-
 /// Multipart `story` (+ `caption`), or JSON `{mediaKey, caption?}`. The cap on active stories
 /// is checked first (1 Query), the media by its bytes, then the story is written (1
 /// TransactWriteItems).
@@ -58,30 +48,14 @@ async fn create_story(
     auth: AuthUser,
     request: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let form = read_media_form::<CreateBody, _>(request, &state, &STORY_FILE).await?;
-    let caption = shared::posts::validate_caption(form.fields.caption.as_deref().unwrap_or(""))?;
-    let media = match (form.file, form.fields.media_key) {
-        (Some(bytes), _) => {
-            shared::stories::check_story_cap(&state, auth.id()).await?;
-            state
-                .media
-                .store_bytes(auth.id(), Purpose::Story, bytes)
-                .await?
-        }
-        (None, _) if form.multipart => {
-            return Err(ApiError::invalid_field("story", "story file is required"))
-        }
-        (None, key) => {
-            let key = key.filter(|k| !k.trim().is_empty()).ok_or_else(|| {
-                ApiError::invalid_field("mediaKey", "mediaKey or a story file is required")
-            })?;
-            shared::stories::check_story_cap(&state, auth.id()).await?;
-            state
-                .media
-                .accept_upload(auth.id(), key.trim(), Purpose::Story, "mediaKey")
-                .await?
-        }
-    };
+    let form = read_media_form::<CaptionedMedia, _>(request, &state, &STORY_FILE).await?;
+    let (caption, source) = form.into_parts("story")?;
+    let caption = shared::posts::validate_caption(&caption)?;
+    shared::stories::check_story_cap(&state, auth.id()).await?;
+    let media = state
+        .media
+        .accept(auth.id(), source, Purpose::Story)
+        .await?;
     let view = shared::stories::create_story(&state, &auth.user, &caption, media).await?;
     Ok(created("Story created successfully", view))
 }

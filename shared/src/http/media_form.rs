@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::ApiJson;
@@ -53,6 +54,24 @@ pub fn is_multipart(request: &Request) -> bool {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// The fields of a create route that takes one file and a caption (posts, stories).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptionedMedia {
+    #[serde(default)]
+    pub caption: Option<String>,
+    #[serde(default)]
+    pub media_key: Option<String>,
+}
+
+/// Where a request's media comes from.
+pub enum MediaSource {
+    /// Bytes sent in the body, to be checked and stored.
+    Bytes(Vec<u8>),
+    /// The key of a presigned upload, to be checked and accepted.
+    UploadKey(String),
 }
 
 /// A media body, read.
@@ -113,4 +132,32 @@ where
         file,
         multipart: true,
     })
+}
+
+impl MediaForm<CaptionedMedia> {
+    /// The caption (unvalidated) and where the media comes from; a 400 names what is missing:
+    /// `file_field` in a multipart body, `mediaKey` in a JSON one.
+    pub fn into_parts(self, file_field: &str) -> ApiResult<(String, MediaSource)> {
+        let caption = self.fields.caption.unwrap_or_default();
+        let source = match (self.file, self.fields.media_key) {
+            (Some(bytes), _) => MediaSource::Bytes(bytes),
+            (None, _) if self.multipart => {
+                return Err(ApiError::invalid_field(
+                    file_field,
+                    format!("{file_field} is required"),
+                ))
+            }
+            (None, key) => key
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .map(MediaSource::UploadKey)
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "mediaKey",
+                        format!("mediaKey (or a multipart {file_field}) is required"),
+                    )
+                })?,
+        };
+        Ok((caption, source))
+    }
 }
