@@ -337,11 +337,15 @@ pub async fn set_comment_like(
         .set_comment_like(post_id, comment_id, &user.id, on)
         .await?;
     let (likes, author) = state.db.comment_likes(post_id, comment_id).await?;
-    if let (true, true, Some(author)) = (on, changed, author) {
-        let new = NewNotification::new(NotificationType::CommentLike, &author)
+    if let (true, Some(author)) = (changed, author) {
+        let like = NewNotification::new(NotificationType::CommentLike, &author)
             .post(post_id)
             .comment(comment_id);
-        crate::notifications::notify(state, user, new).await;
+        if on {
+            crate::notifications::notify(state, user, like).await;
+        } else {
+            crate::notifications::withdraw(state, user, like).await;
+        }
     }
     Ok(likes)
 }

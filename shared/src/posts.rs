@@ -356,9 +356,13 @@ pub async fn set_edge(
         PostEdge::Save => "saves",
     };
     let notify = async {
-        if edge == PostEdge::Like && on && change == crate::db::posts::EdgeChange::Changed {
-            let new = NewNotification::new(NotificationType::Like, &post.author_id).post(post_id);
-            crate::notifications::notify(state, user, new).await;
+        if edge == PostEdge::Like && change == crate::db::posts::EdgeChange::Changed {
+            let like = NewNotification::new(NotificationType::Like, &post.author_id).post(post_id);
+            if on {
+                crate::notifications::notify(state, user, like).await;
+            } else {
+                crate::notifications::withdraw(state, user, like).await;
+            }
         }
     };
     // The notification is written while the exact count is read.

@@ -252,7 +252,7 @@ async fn acting_on_your_own_content_notifies_nobody() {
 }
 
 #[tokio::test]
-async fn like_unlike_like_makes_one_notification_and_counts_once() {
+async fn like_unlike_like_makes_one_notification_and_an_unlike_takes_it_back() {
     let (app, _slot) = posts_app().await;
     let author = fixture_user(&app).await;
     let fan = fixture_user(&app).await;
@@ -260,6 +260,9 @@ async fn like_unlike_like_makes_one_notification_and_counts_once() {
     for _ in 0..2 {
         like(&app, &fan, &post).await.expect(200);
         unlike(&app, &fan, &post).await.expect(200);
+        // An unlike takes the notification back, off the counter too.
+        assert_eq!(items(&list(&app, &author, "").await).len(), 0);
+        assert_eq!(unread_notifications(&app, &author).await, 0);
     }
     like(&app, &fan, &post).await.expect(200);
     let listed = list(&app, &author, "").await;
@@ -276,12 +279,30 @@ async fn like_unlike_like_makes_one_notification_and_counts_once() {
         .expect(200);
     assert_eq!(unread_notifications(&app, &author).await, 0);
     unlike(&app, &fan, &post).await.expect(200);
+    assert_eq!(
+        unread_notifications(&app, &author).await,
+        0,
+        "a read one goes without a count"
+    );
     like(&app, &fan, &post).await.expect(200);
     let listed = list(&app, &author, "").await;
     assert_eq!(items(&listed).len(), 1);
     assert_eq!(items(&listed)[0]["_id"], id.as_str());
     assert_eq!(items(&listed)[0]["isRead"], false);
     assert_eq!(unread_notifications(&app, &author).await, 1);
+
+    // A comment's like is taken back the same way.
+    let comment_id = comment(&app, &fan, &post, "nice").await;
+    let like_path = format!("/api/posts/{post}/comments/{comment_id}/like");
+    app.post(&like_path, Some(&author.access_token), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(unread_notifications(&app, &fan).await, 1);
+    app.request(Method::DELETE, &like_path, Some(&author.access_token), None)
+        .await
+        .expect(200);
+    assert_eq!(unread_notifications(&app, &fan).await, 0);
+    assert_eq!(items(&list(&app, &fan, "").await).len(), 0);
 }
 
 #[tokio::test]
