@@ -910,3 +910,20 @@ async fn every_auth_route_answers_with_an_id_per_user() {
         assert_eq!(me.data()["user"]["_id"], user.id.as_str());
     }
 }
+
+/// The `/api/auth` routes that act for a signed-in user.
+pub const ROUTES: &[crate::social_support::Route] = {
+    use crate::social_support::Access::Token;
+    &[
+        ("POST", "/api/auth/logout", Token),
+        ("POST", "/api/auth/change-password", Token),
+        ("POST", "/api/auth/invalidate-all-jwt-tokens", Token),
+        ("POST", "/api/auth/verify-jwt-token", Token),
+    ]
+};
+
+#[tokio::test]
+async fn every_signed_in_route_needs_a_valid_token() {
+    let app = spawn_app().await;
+    crate::social_support::assert_bad_tokens_get_401(&app, ROUTES).await;
+}

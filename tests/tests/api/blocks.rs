@@ -128,6 +128,14 @@ async fn blocking_drops_pending_requests_and_refuses_bad_targets() {
         )
         .await;
     own.expect(400);
+    let own = delete(
+        &app,
+        &format!("/api/users/{}/block", owner.id),
+        Some(&owner.access_token),
+    )
+    .await;
+    own.expect(400);
+    assert!(own.message().contains("yourself"));
     app.post(
         "/api/users/01HZZZZZZZZZZZZZZZZZZZZZZZ/block",
         Some(&owner.access_token),

@@ -51,7 +51,13 @@ async fn follow_refuses_self_unknown_users_and_anonymous_callers() {
     let own = follow(&app, &user, &user.id).await;
     own.expect(400);
     assert!(own.message().contains("yourself"));
+    let own = unfollow(&app, &user, &user.id).await;
+    own.expect(400);
+    assert!(own.message().contains("yourself"));
     follow(&app, &user, "01HZZZZZZZZZZZZZZZZZZZZZZZ")
+        .await
+        .expect(404);
+    app.get("/api/follow/01HZZZZZZZZZZZZZZZZZZZZZZZ/following", None)
         .await
         .expect(404);
     app.post(&format!("/api/follow/{}/follow", user.id), None, json!({}))
@@ -375,4 +381,40 @@ async fn going_public_accepts_every_pending_request() {
         "{}",
         pending.body
     );
+}
+
+pub const ROUTES: &[Route] = &[
+    ("GET", "/api/follow/requests", Access::Token),
+    (
+        "POST",
+        "/api/follow/requests/{user_id}/accept",
+        Access::Token,
+    ),
+    (
+        "POST",
+        "/api/follow/requests/{user_id}/reject",
+        Access::Token,
+    ),
+    ("POST", "/api/follow/{user_id}/follow", Access::Token),
+    ("DELETE", "/api/follow/{user_id}/follow", Access::Token),
+    ("GET", "/api/follow/{user_id}/followers", Access::Optional),
+    ("GET", "/api/follow/{user_id}/following", Access::Optional),
+];
+
+#[tokio::test]
+async fn every_route_needs_a_valid_token_or_none() {
+    let app = api_tests::spawn_app().await;
+    assert_bad_tokens_get_401(&app, ROUTES).await;
+}
+
+#[tokio::test]
+async fn every_list_refuses_bad_paging() {
+    let app = api_tests::spawn_app().await;
+    let me = app.signed_in_user().await;
+    let paths = [
+        "/api/follow/requests".to_string(),
+        format!("/api/follow/{}/followers", me.id),
+        format!("/api/follow/{}/following", me.id),
+    ];
+    assert_bad_paging_gets_400(&app, Some(&me.access_token), &paths).await;
 }

@@ -7,7 +7,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use shared::db::keys;
 
-use crate::social_support::{fetch_bytes, object_exists, PNG};
+use crate::social_support::{
+    assert_bad_paging_gets_400, assert_bad_tokens_get_401, fetch_bytes, object_exists, Access,
+    Route, PNG,
+};
 
 pub async fn conversation_between(app: &TestApp, a: &TestUser, b: &TestUser) -> String {
     let response = app
@@ -1000,4 +1003,44 @@ async fn a_first_message_to_a_recipient_starts_the_conversation() {
     .expect(403);
     let none = conversations(&app, &c).await;
     assert_eq!(none["conversations"].as_array().map(Vec::len), Some(0));
+}
+
+pub const ROUTES: &[Route] = &[
+    ("GET", "/api/messages/conversations", Access::Token),
+    ("POST", "/api/messages/conversations", Access::Token),
+    (
+        "GET",
+        "/api/messages/conversations/{conversation_id}/messages",
+        Access::Token,
+    ),
+    ("POST", "/api/messages/messages", Access::Token),
+    (
+        "PUT",
+        "/api/messages/messages/{message_id}/read",
+        Access::Token,
+    ),
+    (
+        "DELETE",
+        "/api/messages/messages/{message_id}",
+        Access::Token,
+    ),
+    ("GET", "/api/messages/unread-count", Access::Token),
+];
+
+#[tokio::test]
+async fn every_route_needs_a_valid_token() {
+    let app = spawn_app().await;
+    assert_bad_tokens_get_401(&app, ROUTES).await;
+}
+
+#[tokio::test]
+async fn every_list_refuses_bad_paging() {
+    let app = spawn_app().await;
+    let (a, b) = (app.signed_in_user().await, app.signed_in_user().await);
+    let conversation = conversation_between(&app, &a, &b).await;
+    let paths = [
+        "/api/messages/conversations".to_string(),
+        format!("/api/messages/conversations/{conversation}/messages"),
+    ];
+    assert_bad_paging_gets_400(&app, Some(&a.access_token), &paths).await;
 }

@@ -460,6 +460,14 @@ async fn every_route_needs_a_token() {
     )
     .await
     .expect(401);
+    assert_bad_tokens_get_401(&app, ROUTES).await;
+    let me = app.signed_in_user().await;
+    assert_bad_paging_gets_400(
+        &app,
+        Some(&me.access_token),
+        &["/api/notifications".to_string()],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -561,3 +569,14 @@ async fn a_block_removes_what_each_notified_the_other_of() {
     assert_eq!(unread_notifications(&app, &fan).await, 0);
     assert_eq!(items(&list(&app, &fan, "").await).len(), 0);
 }
+
+pub const ROUTES: &[Route] = &[
+    ("GET", "/api/notifications", Access::Token),
+    ("GET", "/api/notifications/unread-count", Access::Token),
+    ("PUT", "/api/notifications/read-all", Access::Token),
+    (
+        "PUT",
+        "/api/notifications/{notification_id}/read",
+        Access::Token,
+    ),
+];

@@ -1,8 +1,10 @@
 //! `docs/openapi.yaml` and the routers must describe the same set of routes. The routers'
 //! routes are read from the functions' source (every `.route("path", method(..)...)` call).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use crate::social_support::{Access, Route};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -130,4 +132,87 @@ fn openapi_documents_exactly_the_routes_the_routers_serve() {
         unserved.is_empty(),
         "in docs/openapi.yaml but not served: {unserved:?}"
     );
+}
+
+/// `(METHOD, path) -> serves anonymous callers` for every route the document secures (a `{}`
+/// alternative in `security` marks a route that also serves anonymous callers).
+fn secured_routes() -> BTreeMap<(String, String), bool> {
+    let text = std::fs::read_to_string(root().join("docs/openapi.yaml"))
+        .unwrap_or_else(|e| panic!("docs/openapi.yaml: {e}"));
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("docs/openapi.yaml: {e}"));
+    let paths = doc["paths"].as_mapping().cloned().unwrap_or_default();
+    let mut secured = BTreeMap::new();
+    for (path, item) in &paths {
+        for method in METHODS {
+            let Some(security) = item.get(method).and_then(|op| op.get("security")) else {
+                continue;
+            };
+            let alternatives = security.as_sequence().cloned().unwrap_or_default();
+            if alternatives.is_empty() {
+                continue;
+            }
+            let optional = alternatives
+                .iter()
+                .any(|a| a.as_mapping().is_some_and(serde_yaml::Mapping::is_empty));
+            secured.insert(
+                (
+                    method.to_uppercase(),
+                    path.as_str().unwrap_or_default().to_string(),
+                ),
+                optional,
+            );
+        }
+    }
+    secured
+}
+
+#[test]
+fn every_secured_route_has_a_token_test_with_its_documented_access() {
+    let tables: [&[Route]; 11] = [
+        crate::auth::ROUTES,
+        crate::users::ROUTES,
+        crate::follow::ROUTES,
+        crate::search_history::ROUTES,
+        crate::uploads::ROUTES,
+        crate::posts::ROUTES,
+        crate::posts_feeds::ROUTES,
+        crate::posts_comments::ROUTES,
+        crate::messages::ROUTES,
+        crate::stories::ROUTES,
+        crate::notifications::ROUTES,
+    ];
+    let mut tested = BTreeMap::new();
+    for (method, path, access) in tables.iter().flat_map(|t| t.iter()) {
+        let key = (method.to_string(), path.to_string());
+        assert!(
+            tested.insert(key, *access == Access::Optional).is_none(),
+            "{method} {path} is listed twice"
+        );
+    }
+    let secured = secured_routes();
+    assert!(secured.len() >= 60, "too few secured routes: {secured:?}");
+    let untested: Vec<_> = secured
+        .keys()
+        .filter(|k| !tested.contains_key(*k))
+        .collect();
+    let unsecured: Vec<_> = tested
+        .keys()
+        .filter(|k| !secured.contains_key(*k))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "secured routes without a token test: {untested:?}"
+    );
+    assert!(
+        unsecured.is_empty(),
+        "token-tested routes docs/openapi.yaml does not secure: {unsecured:?}"
+    );
+    for (route, optional) in &secured {
+        assert_eq!(
+            tested.get(route),
+            Some(optional),
+            "{route:?}: anonymous access in the token test vs docs/openapi.yaml"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 
 use api_tests::{TestApp, TestUser};
 use futures_util::future::join_all;
+use reqwest::Method;
 use serde_json::{json, Value};
 use shared::db::keys;
 
@@ -259,6 +260,9 @@ async fn only_the_owner_edits_and_only_the_owner_or_an_admin_deletes() {
     )
     .await
     .expect(400);
+    not_json(&app, Method::PATCH, &path, &author.access_token)
+        .await
+        .expect(415);
 
     let edited = patch(
         &app,
@@ -425,9 +429,13 @@ async fn likes_are_idempotent_and_exact() {
     let off_again = unlike(&app, &fan, &id).await;
     off_again.expect(200);
     assert_eq!(off_again.data()["likes"], 1);
-    like(&app, &fan, "01JXXXXXXXXXXXXXXXXXXXXXXX")
-        .await
-        .expect(404);
+    let unknown = "01JXXXXXXXXXXXXXXXXXXXXXXX";
+    like(&app, &fan, unknown).await.expect(404);
+    unlike(&app, &fan, unknown).await.expect(404);
+    let token = Some(fan.access_token.as_str());
+    let save_path = format!("/api/posts/{unknown}/save");
+    app.post(&save_path, token, json!({})).await.expect(404);
+    delete(&app, &save_path, token).await.expect(404);
     app.post(&format!("/api/posts/{id}/like"), None, json!({}))
         .await
         .expect(401);
@@ -612,6 +620,11 @@ async fn private_accounts_show_posts_to_followers_only() {
     get_post(&app, None, &id).await.expect(403);
     get_post(&app, Some(&stranger), &id).await.expect(403);
     like(&app, &stranger, &id).await.expect(403);
+    unlike(&app, &stranger, &id).await.expect(403);
+    let save_path = format!("/api/posts/{id}/save");
+    let token = Some(stranger.access_token.as_str());
+    app.post(&save_path, token, json!({})).await.expect(403);
+    delete(&app, &save_path, token).await.expect(403);
     app.get(
         &format!("/api/posts/user/{}", owner.id),
         Some(&stranger.access_token),
@@ -655,6 +668,11 @@ async fn blocks_hide_posts_both_ways() {
     .expect(200);
     get_post(&app, Some(&blocked), &id).await.expect(404);
     like(&app, &blocked, &id).await.expect(404);
+    unlike(&app, &blocked, &id).await.expect(404);
+    let save_path = format!("/api/posts/{id}/save");
+    let token = Some(blocked.access_token.as_str());
+    app.post(&save_path, token, json!({})).await.expect(404);
+    delete(&app, &save_path, token).await.expect(404);
     app.get(
         &format!("/api/posts/user/{}", author.id),
         Some(&blocked.access_token),
@@ -666,4 +684,21 @@ async fn blocks_hide_posts_both_ways() {
     get_post(&app, Some(&author), &theirs).await.expect(403);
     // Others still do.
     get_post(&app, None, &id).await.expect(200);
+}
+
+pub const ROUTES: &[Route] = &[
+    ("POST", "/api/posts", Access::Token),
+    ("GET", "/api/posts/{post_id}", Access::Optional),
+    ("PATCH", "/api/posts/{post_id}", Access::Token),
+    ("DELETE", "/api/posts/{post_id}", Access::Token),
+    ("POST", "/api/posts/{post_id}/like", Access::Token),
+    ("DELETE", "/api/posts/{post_id}/like", Access::Token),
+    ("POST", "/api/posts/{post_id}/save", Access::Token),
+    ("DELETE", "/api/posts/{post_id}/save", Access::Token),
+];
+
+#[tokio::test]
+async fn every_route_needs_a_valid_token_or_none() {
+    let app = api_tests::spawn_app().await;
+    assert_bad_tokens_get_401(&app, ROUTES).await;
 }

@@ -3,6 +3,7 @@
 //! private accounts and blocks.
 
 use api_tests::{TestApp, TestResponse, TestUser};
+use reqwest::Method;
 use serde_json::json;
 use shared::db::keys;
 
@@ -205,6 +206,17 @@ async fn only_authors_edit_and_authors_or_post_owners_delete() {
     )
     .await
     .expect(400);
+    let token = writer.access_token.as_str();
+    not_json(&app, Method::PATCH, &path, token)
+        .await
+        .expect(415);
+    let comments = format!("/api/posts/{post}/comments");
+    not_json(&app, Method::POST, &comments, token)
+        .await
+        .expect(415);
+    not_json(&app, Method::POST, &format!("{path}/replies"), token)
+        .await
+        .expect(415);
     let edited = patch(
         &app,
         &path,
@@ -305,7 +317,7 @@ async fn private_and_blocked_posts_hide_their_comments() {
     let stranger = app.signed_in_user().await;
     make_private(&app, &owner).await;
     let post = create_post(&app, &owner, "private").await;
-    comment_id(&app, &owner, &post, "my own").await;
+    let own = comment_id(&app, &owner, &post, "my own").await;
     app.get(
         &format!("/api/posts/{post}/comments"),
         Some(&stranger.access_token),
@@ -318,6 +330,15 @@ async fn private_and_blocked_posts_hide_their_comments() {
     comment(&app, &stranger, &post, "let me in", None)
         .await
         .expect(403);
+    let token = Some(stranger.access_token.as_str());
+    let replies = format!("/api/posts/{post}/comments/{own}/replies");
+    app.get(&replies, token).await.expect(403);
+    app.post(&replies, token, json!({ "content": "let me in" }))
+        .await
+        .expect(403);
+    let comment_like = format!("/api/posts/{post}/comments/{own}/like");
+    app.post(&comment_like, token, json!({})).await.expect(403);
+    delete(&app, &comment_like, token).await.expect(403);
 
     let public = app.signed_in_user().await;
     let open_post = create_post(&app, &public, "open").await;
@@ -404,4 +425,58 @@ async fn deleting_an_account_removes_its_posts_comments_and_likes() {
     assert_eq!(ids(&list, "comments"), vec![their_comment.clone()]);
     assert_eq!(list.data()["comments"][0]["likes"], 0);
     assert_eq!(list.data()["comments"][0]["repliesCount"], 0);
+}
+
+pub const ROUTES: &[Route] = &[
+    ("GET", "/api/posts/{post_id}/comments", Access::Optional),
+    ("POST", "/api/posts/{post_id}/comments", Access::Token),
+    (
+        "PATCH",
+        "/api/posts/{post_id}/comments/{comment_id}",
+        Access::Token,
+    ),
+    (
+        "DELETE",
+        "/api/posts/{post_id}/comments/{comment_id}",
+        Access::Token,
+    ),
+    (
+        "GET",
+        "/api/posts/{post_id}/comments/{comment_id}/replies",
+        Access::Optional,
+    ),
+    (
+        "POST",
+        "/api/posts/{post_id}/comments/{comment_id}/replies",
+        Access::Token,
+    ),
+    (
+        "POST",
+        "/api/posts/{post_id}/comments/{comment_id}/like",
+        Access::Token,
+    ),
+    (
+        "DELETE",
+        "/api/posts/{post_id}/comments/{comment_id}/like",
+        Access::Token,
+    ),
+];
+
+#[tokio::test]
+async fn every_route_needs_a_valid_token_or_none() {
+    let app = api_tests::spawn_app().await;
+    assert_bad_tokens_get_401(&app, ROUTES).await;
+}
+
+#[tokio::test]
+async fn comment_lists_refuse_bad_paging() {
+    let (app, _slot) = posts_app().await;
+    let owner = app.signed_in_user().await;
+    let post = create_post(&app, &owner, "paged").await;
+    let id = comment_id(&app, &owner, &post, "parent").await;
+    let paths = [
+        format!("/api/posts/{post}/comments"),
+        format!("/api/posts/{post}/comments/{id}/replies"),
+    ];
+    assert_bad_paging_gets_400(&app, Some(&owner.access_token), &paths).await;
 }

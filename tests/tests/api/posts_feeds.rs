@@ -380,3 +380,32 @@ async fn the_feed_reads_back_over_empty_days_through_the_day_index() {
     );
     assert_eq!(next.data()["pagination"]["hasMore"], false);
 }
+
+pub const ROUTES: &[Route] = &[
+    ("GET", "/api/posts/feed", Access::Optional),
+    ("GET", "/api/posts/timeline", Access::Token),
+    ("GET", "/api/posts/explore", Access::Optional),
+    ("GET", "/api/posts/hashtag/{tag}", Access::Optional),
+    ("GET", "/api/posts/user/{user_id}", Access::Optional),
+    ("GET", "/api/posts/user/{user_id}/stats", Access::Optional),
+];
+
+#[tokio::test]
+async fn every_route_needs_a_valid_token_or_none() {
+    let app = api_tests::spawn_app().await;
+    assert_bad_tokens_get_401(&app, ROUTES).await;
+}
+
+#[tokio::test]
+async fn every_list_refuses_bad_paging() {
+    let (app, _slot) = posts_app().await;
+    let me = app.signed_in_user().await;
+    let paths = [
+        "/api/posts/feed".to_string(),
+        "/api/posts/timeline".to_string(),
+        "/api/posts/explore".to_string(),
+        "/api/posts/hashtag/sunset".to_string(),
+        format!("/api/posts/user/{}", me.id),
+    ];
+    assert_bad_paging_gets_400(&app, Some(&me.access_token), &paths).await;
+}

@@ -106,6 +106,24 @@ async fn history_refuses_bad_input_and_anonymous_callers_and_is_capped() {
     )
     .await
     .expect(404);
+    not_json(
+        &app,
+        reqwest::Method::POST,
+        "/api/search-history",
+        &me.access_token,
+    )
+    .await
+    .expect(415);
+    for limit in ["0", "ten"] {
+        let bad = app
+            .get(
+                &format!("/api/search-history?limit={limit}"),
+                Some(&me.access_token),
+            )
+            .await;
+        bad.expect(400);
+        assert!(bad.body["errors"]["limit"].is_string());
+    }
 
     for i in 0..55 {
         app.post(
@@ -133,4 +151,17 @@ async fn history_refuses_bad_input_and_anonymous_callers_and_is_capped() {
         entries[49]["searchQuery"], "query 5",
         "the oldest were trimmed"
     );
+}
+
+pub const ROUTES: &[Route] = &[
+    ("GET", "/api/search-history", Access::Token),
+    ("POST", "/api/search-history", Access::Token),
+    ("DELETE", "/api/search-history", Access::Token),
+    ("DELETE", "/api/search-history/{history_id}", Access::Token),
+];
+
+#[tokio::test]
+async fn every_route_needs_a_valid_token() {
+    let app = api_tests::spawn_app().await;
+    assert_bad_tokens_get_401(&app, ROUTES).await;
 }

@@ -285,3 +285,121 @@ pub async fn spawn_isolated_app() -> TestApp {
     }
     api_tests::spawn_app_with(config).await
 }
+
+/// How a route treats a request without an `Authorization` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// 401 without a valid token.
+    Token,
+    /// Serves anonymous callers; a header with a bad token is still a 401.
+    Optional,
+}
+
+/// `(METHOD, path as in docs/openapi.yaml, access)`: each module lists its routes, and
+/// `openapi.rs` checks that together they cover every route the document secures.
+pub type Route = (&'static str, &'static str, Access);
+
+/// An access token that was valid until its user revoked every session.
+pub async fn revoked_token(app: &TestApp) -> String {
+    let user = app.signed_in_user().await;
+    app.post(
+        "/api/auth/invalidate-all-jwt-tokens",
+        Some(&user.access_token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    user.access_token
+}
+
+/// `path` with every `{placeholder}` replaced by a fresh ULID.
+pub fn concrete(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        out.push_str(&ulid::Ulid::new().to_string());
+        rest = rest[open..]
+            .find('}')
+            .map_or("", |close| &rest[open + close + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every route answers 401 to a garbage token and to a revoked one; `Access::Token` routes also
+/// to a missing one, `Access::Optional` routes serve it (whatever they answer, it is not a 401).
+pub async fn assert_bad_tokens_get_401(app: &TestApp, routes: &[Route]) {
+    let revoked = revoked_token(app).await;
+    for (method, template, access) in routes {
+        let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+        let path = concrete(template);
+        let body = (method != Method::GET).then(|| json!({}));
+        for token in ["garbage", "not.a.jwt", revoked.as_str()] {
+            let response = app
+                .request(method.clone(), &path, Some(token), body.clone())
+                .await;
+            assert_eq!(
+                response.status.as_u16(),
+                401,
+                "{method} {path} with token {token:?}: {}",
+                response.body
+            );
+            assert_eq!(response.body["success"], false, "{method} {path}");
+        }
+        let anonymous = app.request(method.clone(), &path, None, body).await;
+        match access {
+            Access::Token => {
+                anonymous.expect(401);
+                assert_eq!(
+                    anonymous.message(),
+                    "Unauthorized - Token is required",
+                    "{method} {path}"
+                );
+            }
+            Access::Optional => assert_ne!(
+                anonymous.status.as_u16(),
+                401,
+                "{method} {path} serves anonymous callers: {}",
+                anonymous.body
+            ),
+        }
+    }
+}
+
+/// Every list route answers a named 400 to a bad `limit` and to a cursor it never issued.
+pub async fn assert_bad_paging_gets_400(app: &TestApp, token: Option<&str>, paths: &[String]) {
+    for path in paths {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        for (query, field) in [
+            ("limit=0", "limit"),
+            ("limit=ten", "limit"),
+            ("cursor=not-a-cursor", "cursor"),
+        ] {
+            let response = app.get(&format!("{path}{sep}{query}"), token).await;
+            assert_eq!(
+                response.status.as_u16(),
+                400,
+                "GET {path}{sep}{query}: {}",
+                response.body
+            );
+            assert!(
+                response.body["errors"][field].is_string(),
+                "GET {path}{sep}{query} names {field}: {}",
+                response.body
+            );
+        }
+    }
+}
+
+/// `method path` with a body that is not JSON (`text/plain`): a JSON route answers 415.
+pub async fn not_json(app: &TestApp, method: Method, path: &str, token: &str) -> TestResponse {
+    app.send(
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(token)
+            .header("content-type", "text/plain")
+            .body("content=plain"),
+    )
+    .await
+}

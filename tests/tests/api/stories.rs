@@ -686,3 +686,29 @@ async fn deleting_an_account_removes_its_stories_and_their_media() {
     theirs.expect(200);
     assert_eq!(theirs.data()["viewCount"], 1);
 }
+
+pub const ROUTES: &[Route] = &[
+    ("POST", "/api/stories", Access::Token),
+    ("DELETE", "/api/stories", Access::Token),
+    ("GET", "/api/stories/feed", Access::Token),
+    ("GET", "/api/stories/user/{user_id}", Access::Optional),
+    ("GET", "/api/stories/{story_id}", Access::Optional),
+    ("DELETE", "/api/stories/{story_id}", Access::Token),
+    ("PATCH", "/api/stories/{story_id}/view", Access::Token),
+    ("GET", "/api/stories/{story_id}/viewers", Access::Token),
+];
+
+#[tokio::test]
+async fn every_route_needs_a_valid_token_or_none() {
+    let app = api_tests::spawn_app().await;
+    assert_bad_tokens_get_401(&app, ROUTES).await;
+}
+
+#[tokio::test]
+async fn viewers_refuse_bad_paging() {
+    let (app, _slot) = posts_app().await;
+    let owner = fixture_user(&app).await;
+    let story = create_story(&app, &owner).await;
+    let paths = [format!("/api/stories/{story}/viewers")];
+    assert_bad_paging_gets_400(&app, Some(&owner.access_token), &paths).await;
+}

@@ -224,3 +224,11 @@ async fn presign_checks_purpose_type_and_size_up_front() {
     .await
     .expect(401);
 }
+
+pub const ROUTES: &[Route] = &[("POST", "/api/uploads", Access::Token)];
+
+#[tokio::test]
+async fn presign_needs_a_valid_token() {
+    let app = api_tests::spawn_app().await;
+    assert_bad_tokens_get_401(&app, ROUTES).await;
+}

@@ -279,3 +279,30 @@ async fn multipart_pictures_that_are_not_images_or_too_large_are_refused() {
     assert_eq!(own.data()["fullName"], "Test User");
     assert!(own.data()["profilePicture"].is_null());
 }
+
+pub const ROUTES: &[Route] = &[
+    ("GET", "/api/users/profile", Access::Token),
+    ("PATCH", "/api/users/profile", Access::Token),
+    ("DELETE", "/api/users/profile", Access::Token),
+    ("DELETE", "/api/users/profile/picture", Access::Token),
+    ("GET", "/api/users/search", Access::Optional),
+    ("GET", "/api/users/suggested", Access::Token),
+    ("GET", "/api/users/blocked", Access::Token),
+    ("GET", "/api/users/username/{username}", Access::Optional),
+    ("GET", "/api/users/{user_id}", Access::Optional),
+    ("POST", "/api/users/{user_id}/block", Access::Token),
+    ("DELETE", "/api/users/{user_id}/block", Access::Token),
+];
+
+#[tokio::test]
+async fn every_route_needs_a_valid_token_or_none() {
+    let app = api_tests::spawn_app().await;
+    assert_bad_tokens_get_401(&app, ROUTES).await;
+    let me = app.signed_in_user().await;
+    assert_bad_paging_gets_400(
+        &app,
+        Some(&me.access_token),
+        &["/api/users/blocked".to_string()],
+    )
+    .await;
+}
