@@ -337,7 +337,11 @@ pub async fn set_comment_like(
         .set_comment_like(post_id, comment_id, &user.id, on)
         .await?;
     let (likes, author) = state.db.comment_likes(post_id, comment_id).await?;
-    if let (true, Some(author)) = (changed, author) {
+    // An unlike of a comment that never was is a no-op write; the read says it does not exist.
+    let Some(author) = author else {
+        return Err(comment_not_found());
+    };
+    if changed {
         let like = NewNotification::new(NotificationType::CommentLike, &author)
             .post(post_id)
             .comment(comment_id);

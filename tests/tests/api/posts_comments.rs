@@ -290,13 +290,13 @@ async fn comment_likes_are_idempotent_and_exact() {
         .await
         .expect(200);
     app.post(&path, None, json!({})).await.expect(401);
-    app.post(
-        &format!("/api/posts/{post}/comments/01JXXXXXXXXXXXXXXXXXXXXXXX/like"),
-        Some(&fan.access_token),
-        json!({}),
-    )
-    .await
-    .expect(404);
+    let unknown = format!("/api/posts/{post}/comments/01JXXXXXXXXXXXXXXXXXXXXXXX/like");
+    app.post(&unknown, Some(&fan.access_token), json!({}))
+        .await
+        .expect(404);
+    delete(&app, &unknown, Some(&fan.access_token))
+        .await
+        .expect(404);
     // Deleting the post takes the comment and its likes along.
     delete(
         &app,
