@@ -316,7 +316,44 @@ pub async fn delete_comment(
             "Only the author or the post's owner can delete this comment",
         ));
     }
-    state.db.delete_comment(&comment).await
+    state.db.delete_comment(&comment).await?;
+    withdraw_comment_notifications(state, &post, &comment).await;
+    Ok(())
+}
+
+/// A deleted comment takes back what it notified: the post owner's `comment` and, for a reply,
+/// the parent's author's `reply` (1 GetItem to find them). Never fails the delete.
+async fn withdraw_comment_notifications(
+    state: &AppState,
+    post: &PostRecord,
+    comment: &CommentRecord,
+) {
+    let about = |kind, recipient: &str| {
+        NewNotification::new(kind, recipient)
+            .post(&post.post_id)
+            .comment(&comment.comment_id)
+    };
+    let mut undone = vec![about(NotificationType::Comment, &post.author_id)];
+    if let Some(parent) = &comment.parent_comment_id {
+        match state.db.post_and_comment(&post.post_id, parent).await {
+            Ok((_, Some(parent))) => {
+                if parent.author_id == post.author_id {
+                    // The owner heard of it as a reply, not as a comment.
+                    undone.clear();
+                }
+                undone.push(about(NotificationType::Reply, &parent.author_id));
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(?err, "reading the parent comment of a deleted reply"),
+        }
+    }
+    let author = comment.author_id.as_str();
+    futures_util::future::join_all(
+        undone
+            .into_iter()
+            .map(|new| crate::notifications::withdraw(state, author, new)),
+    )
+    .await;
 }
 
 /// Likes or unlikes a comment on a visible post and answers the exact count:
@@ -348,7 +385,7 @@ pub async fn set_comment_like(
         if on {
             crate::notifications::notify(state, user, like).await;
         } else {
-            crate::notifications::withdraw(state, user, like).await;
+            crate::notifications::withdraw(state, &user.id, like).await;
         }
     }
     Ok(likes)

@@ -219,20 +219,20 @@ pub async fn notify(state: &AppState, actor: &UserRecord, new: NewNotification) 
     }
 }
 
-/// Takes back what an undone act notified (an unlike): the notification goes, off the unread
+/// Takes back what an undone act notified (an unlike, a deleted comment): the notification goes, off the unread
 /// counter when it was unread, with the actor's pointer to it. Never fails the act.
 /// 1 TransactWriteItems (+ 1 DeleteItem when it was read) ∥ 1 DeleteItem for the pointer.
-pub async fn withdraw(state: &AppState, actor: &UserRecord, undone: NewNotification) {
-    if undone.recipient == actor.id || undone.recipient.is_empty() {
+pub async fn withdraw(state: &AppState, actor_id: &str, undone: NewNotification) {
+    if undone.recipient == actor_id || undone.recipient.is_empty() {
         return;
     }
     let id = notification_id(
         &undone.recipient,
         undone.kind,
-        &actor.id,
+        actor_id,
         &target_of(&undone),
     );
-    let pointer = keys::notification_sent(&actor.id, &undone.recipient, &id);
+    let pointer = keys::notification_sent(actor_id, &undone.recipient, &id);
     let (removed, forgotten) = tokio::join!(
         state.db.remove_sent_notification(&undone.recipient, &id),
         state.db.delete_keys(std::slice::from_ref(&pointer)),

@@ -361,7 +361,7 @@ pub async fn set_edge(
             if on {
                 crate::notifications::notify(state, user, like).await;
             } else {
-                crate::notifications::withdraw(state, user, like).await;
+                crate::notifications::withdraw(state, &user.id, like).await;
             }
         }
     };

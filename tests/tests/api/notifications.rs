@@ -505,7 +505,7 @@ async fn deleting_an_account_removes_its_notifications_both_ways() {
 }
 
 #[tokio::test]
-async fn a_reply_tells_the_comment_author_and_the_post_owner() {
+async fn a_reply_tells_the_comment_author_and_the_post_owner_and_deleting_takes_it_back() {
     let (app, _slot) = posts_app().await;
     let (owner, commenter, replier) = (
         fixture_user(&app).await,
@@ -529,6 +529,27 @@ async fn a_reply_tells_the_comment_author_and_the_post_owner() {
     assert_eq!(ids, vec![answer.clone(), parent.clone()], "newest first");
     assert_eq!(unread_notifications(&app, &owner).await, 2);
     assert_eq!(unread_notifications(&app, &replier).await, 0);
+
+    // Deleting the reply, then the comment, takes back what each notified.
+    delete(
+        &app,
+        &format!("/api/posts/{post}/comments/{answer}"),
+        Some(&replier.access_token),
+    )
+    .await
+    .expect(200);
+    assert_eq!(unread_notifications(&app, &commenter).await, 0);
+    assert_eq!(items(&list(&app, &commenter, "").await).len(), 0);
+    assert_eq!(unread_notifications(&app, &owner).await, 1);
+    delete(
+        &app,
+        &format!("/api/posts/{post}/comments/{parent}"),
+        Some(&commenter.access_token),
+    )
+    .await
+    .expect(200);
+    assert_eq!(unread_notifications(&app, &owner).await, 0);
+    assert_eq!(items(&list(&app, &owner, "").await).len(), 0);
 }
 
 #[tokio::test]
