@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::pagination::{encode_cursor, ListQuery, PageRequest, Pagination, Start};
 use crate::realtime::Event;
 use crate::state::AppState;
-use crate::uploads::{AcceptedMedia, Purpose};
+use crate::uploads::{AcceptedMedia, MediaSource, Purpose};
 use crate::views::UserSummary;
 
 pub const CONTENT_MAX: usize = 2000;
@@ -392,20 +392,14 @@ pub async fn send_message(
         // Not the conversation between these two users: the caller is not its participant.
         return Err(conversation_not_found());
     }
-    let media = match (message_type, file, media_key) {
-        (MESSAGE_TYPE_IMAGE, Some(bytes), _) => Some(
-            state
-                .media
-                .store_bytes(&me.id, Purpose::Message, bytes)
-                .await?,
-        ),
-        (MESSAGE_TYPE_IMAGE, None, Some(key)) => Some(
-            state
-                .media
-                .accept_upload(&me.id, key, Purpose::Message, "mediaKey")
-                .await?,
-        ),
+    let source = match (message_type, file, media_key) {
+        (MESSAGE_TYPE_IMAGE, Some(bytes), _) => Some(MediaSource::Bytes(bytes)),
+        (MESSAGE_TYPE_IMAGE, None, Some(key)) => Some(MediaSource::UploadKey(key.to_string())),
         _ => None,
+    };
+    let media = match source {
+        Some(source) => Some(state.media.accept(&me.id, source, Purpose::Message).await?),
+        None => None,
     };
     let message = MessageRecord {
         id: ulid::Ulid::new().to_string(),

@@ -196,9 +196,9 @@ impl Realtime {
     /// password change or reset, account deletion) must not keep receiving pushes. Never fails
     /// the caller. 1 Query + 1 DeleteItem per connection. Returns how many were open.
     pub async fn disconnect_user(&self, user_id: &str) -> usize {
-        if self.client.is_none() {
+        let Some(client) = &self.client else {
             return 0;
-        }
+        };
         let connections = match self.db.user_connections(user_id).await {
             Ok(connections) => connections,
             Err(err) => {
@@ -207,12 +207,10 @@ impl Realtime {
             }
         };
         let closes = connections.iter().map(|id| async move {
-            if let Some(client) = &self.client {
-                // A 410 means it is closed already; either way the record goes.
-                let closed = client.delete_connection().connection_id(id).send().await;
-                if let Err(err) = closed {
-                    tracing::debug!(connection_id = %id, ?err, "closing a connection");
-                }
+            // A 410 means it is closed already; either way the record goes.
+            let closed = client.delete_connection().connection_id(id).send().await;
+            if let Err(err) = closed {
+                tracing::debug!(connection_id = %id, ?err, "closing a connection");
             }
             if let Err(err) = self.db.delete_connection(id).await {
                 tracing::warn!(connection_id = %id, ?err, "deleting a connection record");

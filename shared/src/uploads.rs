@@ -13,7 +13,6 @@ use serde::Serialize;
 use ulid::Ulid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::MediaSource;
 use crate::media::Media;
 
 /// Enough leading bytes to tell every supported type apart.
@@ -193,6 +192,14 @@ pub struct UploadTicket {
     pub key: String,
     pub expires_at: String,
     pub max_size: u64,
+}
+
+/// Where a request's media comes from.
+pub enum MediaSource {
+    /// Bytes sent in the body, to be checked and stored.
+    Bytes(Vec<u8>),
+    /// The key of a presigned upload, to be checked and accepted.
+    UploadKey(String),
 }
 
 /// An object that passed every check, now stored under its final key.

@@ -273,36 +273,16 @@ impl Db {
     }
 
     async fn comment_like_keys(&self, post_id: &str, comment_id: &str) -> ApiResult<Vec<Key>> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(keys::post_pk(post_id)))
-                .expression_attribute_values(":prefix", s(keys::comment_like_prefix(comment_id)))
-                .projection_expression("PK, SK")
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                if let (Some(pk), Some(sk)) = (
-                    super::listing::string_attr(&item, keys::PK),
-                    super::listing::string_attr(&item, keys::SK),
-                ) {
-                    found.push(Key {
-                        pk: pk.to_string(),
-                        sk: sk.to_string(),
-                    });
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(found),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(keys::post_pk(post_id)))
+            .expression_attribute_values(":prefix", s(keys::comment_like_prefix(comment_id)))
+            .projection_expression("PK, SK");
+        let items = self.query_all(query).await?;
+        Ok(items.iter().filter_map(Key::of_item).collect())
     }
 
     /// Likes (`on`) or unlikes a comment: edge + counter in 1 TransactWriteItems. `Ok(false)`

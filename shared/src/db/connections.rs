@@ -2,8 +2,6 @@
 //! (`CONNS#<userId>`), so pushing to a user is one Query. Items expire after two hours (TTL), and
 //! reads filter on the TTL too because DynamoDB deletes expired items late.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use super::keys;
 use super::{n, s, Db};
 use crate::error::ApiResult;
@@ -69,37 +67,22 @@ impl Db {
 
     /// Every live connection id of a user. 1 Query on GSI1, expired items filtered out.
     pub async fn user_connections(&self, user_id: &str) -> ApiResult<Vec<String>> {
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk")
-                .filter_expression("#ttl > :now")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_names("#ttl", keys::TTL)
-                .expression_attribute_values(":pk", s(keys::connections_of(user_id)))
-                .expression_attribute_values(":now", n(crate::time::now_epoch()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            ids.extend(
-                out.items()
-                    .iter()
-                    .filter_map(|item| item.get("connectionId"))
-                    .filter_map(|v| match v {
-                        AttributeValue::S(id) => Some(id.clone()),
-                        _ => None,
-                    }),
-            );
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        Ok(ids)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .filter_expression("#ttl > :now")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_values(":pk", s(keys::connections_of(user_id)))
+            .expression_attribute_values(":now", n(crate::time::now_epoch()));
+        let items = self.query_all(query).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| super::listing::string_attr(item, "connectionId"))
+            .map(str::to_string)
+            .collect())
     }
 }

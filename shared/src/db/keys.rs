@@ -32,6 +32,14 @@ impl Key {
         Self::new("HEALTH", "HEALTH")
     }
 
+    /// The key of an item read with (at least) its `PK` and `SK`.
+    pub fn of_item(item: &HashMap<String, AttributeValue>) -> Option<Self> {
+        match (item.get(PK), item.get(SK)) {
+            (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => Some(Self::new(pk, sk)),
+            _ => None,
+        }
+    }
+
     pub fn to_item(&self) -> HashMap<String, AttributeValue> {
         HashMap::from([
             (PK.to_string(), AttributeValue::S(self.pk.clone())),

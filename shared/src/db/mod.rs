@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -95,6 +96,21 @@ impl Db {
             }
         }
         Ok(found)
+    }
+
+    /// Runs a Query to its end, following `LastEvaluatedKey` (1 call per 1 MB page), and
+    /// answers every item.
+    pub async fn query_all(&self, query: QueryFluentBuilder) -> crate::error::ApiResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = query.clone().set_exclusive_start_key(start).send().await?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(items),
+            }
+        }
     }
 
     pub fn new(client: Client, table: String) -> Self {

@@ -300,40 +300,24 @@ impl Db {
     /// 1 TransactWriteItems per 50 (each item conditioned on being unread, the counter
     /// decremented by exactly the number marked). Returns how many were marked.
     pub async fn mark_all_notifications_read(&self, recipient: &str) -> ApiResult<usize> {
-        let mut unread: Vec<Key> = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .filter_expression("isRead = :false")
-                .projection_expression("#pk, #sk")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", s(keys::user_pk(recipient)))
-                .expression_attribute_values(":prefix", s(keys::NOTIFICATION_PREFIX))
-                .expression_attribute_values(":false", AttributeValue::Bool(false))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items() {
-                if let (Some(pk), Some(sk)) = (
-                    item.get(keys::PK).and_then(|v| v.as_s().ok()),
-                    item.get(keys::SK).and_then(|v| v.as_s().ok()),
-                ) {
-                    unread.push(Key {
-                        pk: pk.clone(),
-                        sk: sk.clone(),
-                    });
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .filter_expression("isRead = :false")
+            .projection_expression("#pk, #sk")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", s(keys::user_pk(recipient)))
+            .expression_attribute_values(":prefix", s(keys::NOTIFICATION_PREFIX))
+            .expression_attribute_values(":false", AttributeValue::Bool(false));
+        let unread: Vec<Key> = self
+            .query_all(query)
+            .await?
+            .iter()
+            .filter_map(Key::of_item)
+            .collect();
         let mut marked = 0;
         for chunk in unread.chunks(READ_ALL_PER_TRANSACTION) {
             let mut pending: Vec<Key> = chunk.to_vec();

@@ -295,66 +295,36 @@ impl Db {
 
     /// Every key in a post's partition (paged Query of keys only).
     pub async fn post_partition_keys(&self, post_id: &str) -> ApiResult<Vec<Key>> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(keys::post_pk(post_id)))
-                .projection_expression("PK, SK")
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                if let (Some(pk), Some(sk)) =
-                    (string_attr(&item, keys::PK), string_attr(&item, keys::SK))
-                {
-                    found.push(Key {
-                        pk: pk.to_string(),
-                        sk: sk.to_string(),
-                    });
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(found),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::post_pk(post_id)))
+            .projection_expression("PK, SK")
+            .consistent_read(true);
+        let items = self.query_all(query).await?;
+        Ok(items.iter().filter_map(Key::of_item).collect())
     }
 
     /// Every item of a GSI1 partition, with only `attributes` read (paged Query).
     pub async fn gsi1_items(&self, gsi1pk: &str, attributes: &[&str]) -> ApiResult<Vec<Item>> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_values(":pk", s(gsi1pk))
-                .set_exclusive_start_key(start);
-            let placeholders: Vec<String> =
-                (0..attributes.len()).map(|i| format!("#a{i}")).collect();
-            for (placeholder, name) in placeholders.iter().zip(attributes) {
-                query = query.expression_attribute_names(placeholder, *name);
-            }
-            if !attributes.is_empty() {
-                query = query.projection_expression(placeholders.join(", "));
-            }
-            let out = query.send().await?;
-            found.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(found),
-            }
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_values(":pk", s(gsi1pk));
+        let placeholders: Vec<String> = (0..attributes.len()).map(|i| format!("#a{i}")).collect();
+        for (placeholder, name) in placeholders.iter().zip(attributes) {
+            query = query.expression_attribute_names(placeholder, *name);
         }
+        if !attributes.is_empty() {
+            query = query.projection_expression(placeholders.join(", "));
+        }
+        self.query_all(query).await
     }
 
     /// `user_id` likes the post: the like and the counter in 1 TransactWriteItems.

@@ -94,39 +94,21 @@ impl Db {
 
     /// Every key of the user's partition whose sort key starts with `prefix` (all of them for "").
     pub async fn partition_keys(&self, user_id: &str, prefix: &str) -> ApiResult<Vec<Key>> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .expression_attribute_values(":pk", s(keys::user_pk(user_id)))
-                .projection_expression("PK, SK")
-                .set_exclusive_start_key(start);
-            query = if prefix.is_empty() {
-                query.key_condition_expression("PK = :pk")
-            } else {
-                query
-                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                    .expression_attribute_values(":prefix", s(prefix))
-            };
-            let out = query.send().await?;
-            for item in out.items.unwrap_or_default() {
-                if let (Some(pk), Some(sk)) =
-                    (string_attr(&item, keys::PK), string_attr(&item, keys::SK))
-                {
-                    found.push(Key {
-                        pk: pk.to_string(),
-                        sk: sk.to_string(),
-                    });
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(found),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(keys::user_pk(user_id)))
+            .projection_expression("PK, SK");
+        let query = if prefix.is_empty() {
+            query.key_condition_expression("PK = :pk")
+        } else {
+            query
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":prefix", s(prefix))
+        };
+        let items = self.query_all(query).await?;
+        Ok(items.iter().filter_map(Key::of_item).collect())
     }
 
     /// Deletes the user's whole search history: 1 Query (per 1 MB) + 1 BatchWriteItem per 25.

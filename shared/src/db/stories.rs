@@ -15,6 +15,7 @@ use super::posts::{failed_at, PostMediaType};
 use super::{n, s, Db, Item};
 use crate::error::{ApiError, ApiResult};
 use crate::time::now_rfc3339;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 
 /// How long a story stays visible.
 pub const STORY_LIFETIME_SECS: i64 = 24 * 3600;
@@ -107,75 +108,48 @@ impl Db {
         self.get_record(&keys::story(story_id)).await
     }
 
-    /// The author's active stories, oldest first: 1 Query of GSI1 `STORIESBY#<author>` bounded
-    /// by key to the last lifetime and filtered on `expiresAt` (paged per MB).
+    /// The author's active story items, oldest first: 1 Query of GSI1 `STORIESBY#<author>`
+    /// bounded by key to the last lifetime and filtered on `expiresAt` (paged per MB).
+    fn active_stories_query(&self, author_id: &str, now: i64) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk AND #sk > :since")
+            .filter_expression("expiresAt > :now")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#sk", keys::GSI1SK)
+            .expression_attribute_values(":pk", s(keys::stories_by(author_id)))
+            .expression_attribute_values(":since", s(active_floor(now)))
+            .expression_attribute_values(":now", n(now))
+            .scan_index_forward(true)
+    }
+
+    /// The author's active stories, oldest first: 1 Query.
     pub async fn active_stories_of(
         &self,
         author_id: &str,
         now: i64,
     ) -> ApiResult<Vec<StoryRecord>> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk AND #sk > :since")
-                .filter_expression("expiresAt > :now")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_names("#sk", keys::GSI1SK)
-                .expression_attribute_values(":pk", s(keys::stories_by(author_id)))
-                .expression_attribute_values(":since", s(active_floor(now)))
-                .expression_attribute_values(":now", n(now))
-                .scan_index_forward(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                found.push(serde_dynamo::from_item(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(found),
-            }
-        }
+        let items = self
+            .query_all(self.active_stories_query(author_id, now))
+            .await?;
+        Ok(serde_dynamo::from_items(items)?)
     }
 
-    /// How many active stories the author has and when the oldest of them expires: 1 Query
-    /// (only `expiresAt` read, `Select::SpecificAttributes`).
+    /// When each of the author's active stories expires (only `expiresAt` read): 1 Query.
     pub async fn active_story_expiries(&self, author_id: &str, now: i64) -> ApiResult<Vec<i64>> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk AND #sk > :since")
-                .filter_expression("expiresAt > :now")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_names("#sk", keys::GSI1SK)
-                .expression_attribute_values(":pk", s(keys::stories_by(author_id)))
-                .expression_attribute_values(":since", s(active_floor(now)))
-                .expression_attribute_values(":now", n(now))
-                .select(Select::SpecificAttributes)
-                .projection_expression("expiresAt")
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            found.extend(out.items.unwrap_or_default().iter().filter_map(|item| {
-                item.get("expiresAt")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse::<i64>().ok())
-            }));
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(found),
-            }
-        }
+        let query = self
+            .active_stories_query(author_id, now)
+            .select(Select::SpecificAttributes)
+            .projection_expression("expiresAt");
+        let items = self.query_all(query).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| item.get("expiresAt"))
+            .filter_map(|v| v.as_n().ok())
+            .filter_map(|v| v.parse::<i64>().ok())
+            .collect())
     }
 
     /// The active stories of many authors: 1 Query each, 16 at a time. Authors without active
@@ -266,52 +240,33 @@ impl Db {
             return Ok(None);
         }
         let story_key = keys::story(story_id);
-        let mut found = Vec::new();
-        let mut story = None;
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(keys::story_pk(story_id)))
-                .projection_expression("PK, SK, authorId, mediaKey, expiresAt")
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                let (Some(pk), Some(sk)) =
-                    (string_attr(&item, keys::PK), string_attr(&item, keys::SK))
-                else {
-                    continue;
-                };
-                let key = Key {
-                    pk: pk.to_string(),
-                    sk: sk.to_string(),
-                };
-                if key == story_key {
-                    story = Some((
-                        string_attr(&item, "authorId")
-                            .unwrap_or_default()
-                            .to_string(),
-                        string_attr(&item, "mediaKey")
-                            .unwrap_or_default()
-                            .to_string(),
-                        item.get("expiresAt")
-                            .and_then(|v| v.as_n().ok())
-                            .and_then(|v| v.parse::<i64>().ok())
-                            .unwrap_or_default(),
-                    ));
-                }
-                found.push(key);
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => break,
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::story_pk(story_id)))
+            .projection_expression("PK, SK, authorId, mediaKey, expiresAt")
+            .consistent_read(true);
+        let items = self.query_all(query).await?;
+        let story = items
+            .iter()
+            .find(|item| Key::of_item(item).as_ref() == Some(&story_key))
+            .map(|item| {
+                (
+                    string_attr(item, "authorId")
+                        .unwrap_or_default()
+                        .to_string(),
+                    string_attr(item, "mediaKey")
+                        .unwrap_or_default()
+                        .to_string(),
+                    item.get("expiresAt")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse::<i64>().ok())
+                        .unwrap_or_default(),
+                )
+            });
+        let found: Vec<Key> = items.iter().filter_map(Key::of_item).collect();
         Ok(
             story.map(|(author_id, media_key, expires_at)| StoryPartition {
                 author_id,

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::ApiJson;
 use crate::error::{ApiError, ApiResult};
+use crate::uploads::MediaSource;
 
 /// Room for the text fields and the multipart framing next to the file.
 const FORM_OVERHEAD: usize = 64 * 1024;
@@ -64,14 +65,6 @@ pub struct CaptionedMedia {
     pub caption: Option<String>,
     #[serde(default)]
     pub media_key: Option<String>,
-}
-
-/// Where a request's media comes from.
-pub enum MediaSource {
-    /// Bytes sent in the body, to be checked and stored.
-    Bytes(Vec<u8>),
-    /// The key of a presigned upload, to be checked and accepted.
-    UploadKey(String),
 }
 
 /// A media body, read.

@@ -7,9 +7,7 @@ mod media_form;
 
 pub use extract::{ApiJson, ValidJson};
 pub use layers::{not_found, service};
-pub use media_form::{
-    is_multipart, read_media_form, CaptionedMedia, FilePart, MediaForm, MediaSource,
-};
+pub use media_form::{is_multipart, read_media_form, CaptionedMedia, FilePart, MediaForm};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

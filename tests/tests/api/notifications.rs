@@ -51,33 +51,11 @@ async fn unread_notifications(app: &TestApp, user: &TestUser) -> i64 {
 }
 
 async fn comment(app: &TestApp, user: &TestUser, post: &str, content: &str) -> String {
-    let response = app
-        .post(
-            &format!("/api/posts/{post}/comments"),
-            Some(&user.access_token),
-            json!({ "content": content }),
-        )
-        .await;
-    response.expect(201);
-    response.data()["_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    add_comment(app, user, post, None, content).await
 }
 
 async fn reply(app: &TestApp, user: &TestUser, post: &str, parent: &str, content: &str) -> String {
-    let response = app
-        .post(
-            &format!("/api/posts/{post}/comments/{parent}/replies"),
-            Some(&user.access_token),
-            json!({ "content": content }),
-        )
-        .await;
-    response.expect(201);
-    response.data()["_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    add_comment(app, user, post, Some(parent), content).await
 }
 
 /// Waits for the next `notification` frame and checks its type and actor.

@@ -26,12 +26,7 @@ async fn comment(
 }
 
 async fn comment_id(app: &TestApp, user: &TestUser, post_id: &str, content: &str) -> String {
-    let response = comment(app, user, post_id, content, None).await;
-    response.expect(201);
-    response.data()["_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    add_comment(app, user, post_id, None, content).await
 }
 
 fn ids(response: &TestResponse, field: &str) -> Vec<String> {

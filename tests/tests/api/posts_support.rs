@@ -17,9 +17,12 @@ pub fn mp4() -> Vec<u8> {
     bytes
 }
 
-/// `POST /api/posts` as multipart with a `file` part (when given) and a caption.
-pub async fn multipart_post(
+/// A multipart POST of a caption and, when given, a file in the part `part_name`: how posts
+/// and stories are created from a file.
+pub async fn multipart_create(
     app: &TestApp,
+    path: &str,
+    part_name: &str,
     token: Option<&str>,
     file: Option<(Vec<u8>, &str)>,
     caption: &str,
@@ -30,13 +33,49 @@ pub async fn multipart_post(
             .file_name(file_name.to_string())
             .mime_str("application/octet-stream")
             .unwrap_or_else(|e| panic!("{e}"));
-        form = form.part("file", part);
+        form = form.part(part_name.to_string(), part);
     }
-    let mut request = app.client.post(app.url("/api/posts")).multipart(form);
+    let mut request = app.client.post(app.url(path)).multipart(form);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
     app.send(request).await
+}
+
+/// `POST /api/posts` as multipart with a `file` part (when given) and a caption.
+pub async fn multipart_post(
+    app: &TestApp,
+    token: Option<&str>,
+    file: Option<(Vec<u8>, &str)>,
+    caption: &str,
+) -> TestResponse {
+    multipart_create(app, "/api/posts", "file", token, file, caption).await
+}
+
+/// Comments on a post, or replies to `parent`, and answers the new comment's id.
+pub async fn add_comment(
+    app: &TestApp,
+    user: &TestUser,
+    post: &str,
+    parent: Option<&str>,
+    content: &str,
+) -> String {
+    let path = match parent {
+        Some(parent) => format!("/api/posts/{post}/comments/{parent}/replies"),
+        None => format!("/api/posts/{post}/comments"),
+    };
+    let response = app
+        .post(
+            &path,
+            Some(&user.access_token),
+            json!({ "content": content }),
+        )
+        .await;
+    response.expect(201);
+    response.data()["_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Creates an image post and answers its id.

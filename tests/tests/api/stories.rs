@@ -20,19 +20,7 @@ async fn multipart_story(
     file: Option<(Vec<u8>, &str)>,
     caption: &str,
 ) -> TestResponse {
-    let mut form = reqwest::multipart::Form::new().text("caption", caption.to_string());
-    if let Some((bytes, file_name)) = file {
-        let part = reqwest::multipart::Part::bytes(bytes)
-            .file_name(file_name.to_string())
-            .mime_str("application/octet-stream")
-            .unwrap_or_else(|e| panic!("{e}"));
-        form = form.part("story", part);
-    }
-    let mut request = app.client.post(app.url("/api/stories")).multipart(form);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    app.send(request).await
+    multipart_create(app, "/api/stories", "story", token, file, caption).await
 }
 
 /// Creates an image story and answers its id.
