@@ -18,7 +18,7 @@ use crate::pagination::{PageRequest, Pagination};
 use crate::social::{can_view, Relation, Visibility};
 use crate::state::AppState;
 use crate::time::now_rfc3339;
-use crate::uploads::AcceptedMedia;
+use crate::uploads::{MediaSource, Purpose};
 use crate::views::UserSummary;
 
 pub const MAX_CAPTION_CHARS: usize = 2200;
@@ -132,14 +132,18 @@ impl PostView {
     }
 }
 
-/// Stores a post for `author` from media that passed the type and size checks:
-/// 1 TransactWriteItems. Removes the object again when the post cannot be stored.
+/// Stores a post for `author`: the media's type and size are checked, then 1
+/// TransactWriteItems. Removes the object again when the post cannot be stored.
 pub async fn create_post(
     state: &AppState,
     author: &UserRecord,
     caption: &str,
-    media: AcceptedMedia,
+    source: MediaSource,
 ) -> ApiResult<PostView> {
+    let media = state
+        .media
+        .accept(&author.id, source, Purpose::Post)
+        .await?;
     let now = now_rfc3339();
     let record = PostRecord {
         post_id: Ulid::new().to_string(),

@@ -18,7 +18,7 @@ use crate::pagination::{PageRequest, Pagination};
 use crate::social::{can_view, Visibility};
 use crate::state::AppState;
 use crate::time::{epoch_to_rfc3339, now_epoch};
-use crate::uploads::AcceptedMedia;
+use crate::uploads::{MediaSource, Purpose};
 use crate::views::UserSummary;
 
 /// Active stories one account may have at once.
@@ -79,7 +79,7 @@ fn story_not_found() -> ApiError {
 
 /// 429 when the author already has `MAX_ACTIVE_STORIES` active stories (with `Retry-After`
 /// until the oldest expires). Checked before the media is stored: 1 Query.
-pub async fn check_story_cap(state: &AppState, author_id: &str) -> ApiResult<()> {
+async fn check_story_cap(state: &AppState, author_id: &str) -> ApiResult<()> {
     let now = now_epoch();
     let expiries = state.db.active_story_expiries(author_id, now).await?;
     if expiries.len() >= MAX_ACTIVE_STORIES {
@@ -94,14 +94,20 @@ pub async fn check_story_cap(state: &AppState, author_id: &str) -> ApiResult<()>
     Ok(())
 }
 
-/// Stores a story for `author` from media that passed the type and size checks:
-/// 1 TransactWriteItems. Removes the object again when the story cannot be stored.
+/// Stores a story for `author`: the cap on active stories first (1 Query), then the media's
+/// type and size, then 1 TransactWriteItems. Removes the object again when the story cannot be
+/// stored.
 pub async fn create_story(
     state: &AppState,
     author: &UserRecord,
     caption: &str,
-    media: AcceptedMedia,
+    source: MediaSource,
 ) -> ApiResult<StoryView> {
+    check_story_cap(state, &author.id).await?;
+    let media = state
+        .media
+        .accept(&author.id, source, Purpose::Story)
+        .await?;
     let id = Ulid::new();
     let created = i64::try_from(id.timestamp_ms() / 1000).unwrap_or_else(|_| now_epoch());
     let record = StoryRecord {

@@ -11,7 +11,6 @@ use shared::auth::{AuthUser, MaybeAuthUser};
 use shared::http::{created, done, ok, read_media_form, ApiJson, CaptionedMedia, FilePart};
 use shared::pagination::ListQuery;
 use shared::posts::{PostEdge, PostView, UserPostsFilter};
-use shared::uploads::Purpose;
 use shared::{ApiError, ApiResult, AppState};
 
 /// Files sent through the API itself: images and short videos up to 10 MB (longer videos go
@@ -53,8 +52,7 @@ async fn create_post(
     let form = read_media_form::<CaptionedMedia, _>(request, &state, &POST_FILE).await?;
     let (caption, source) = form.into_parts("file")?;
     let caption = shared::posts::validate_caption(&caption)?;
-    let media = state.media.accept(auth.id(), source, Purpose::Post).await?;
-    let view = shared::posts::create_post(&state, &auth.user, &caption, media).await?;
+    let view = shared::posts::create_post(&state, &auth.user, &caption, source).await?;
     Ok(created("Post created successfully", view))
 }
 

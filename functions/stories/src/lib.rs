@@ -10,7 +10,6 @@ use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};
 use shared::http::{created, done, ok, read_media_form, CaptionedMedia, FilePart};
 use shared::pagination::ListQuery;
-use shared::uploads::Purpose;
 use shared::{ApiResult, AppState};
 
 /// Files sent through the API itself: images and short videos up to 10 MB (longer videos go
@@ -51,12 +50,7 @@ async fn create_story(
     let form = read_media_form::<CaptionedMedia, _>(request, &state, &STORY_FILE).await?;
     let (caption, source) = form.into_parts("story")?;
     let caption = shared::posts::validate_caption(&caption)?;
-    shared::stories::check_story_cap(&state, auth.id()).await?;
-    let media = state
-        .media
-        .accept(auth.id(), source, Purpose::Story)
-        .await?;
-    let view = shared::stories::create_story(&state, &auth.user, &caption, media).await?;
+    let view = shared::stories::create_story(&state, &auth.user, &caption, source).await?;
     Ok(created("Story created successfully", view))
 }
 
