@@ -58,36 +58,26 @@ pub async fn delete_account(state: &AppState, user: &UserRecord) -> ApiResult<()
     Ok(())
 }
 
-fn suffixes(found: &[Key], prefix: &str) -> Vec<String> {
-    found
-        .iter()
-        .filter_map(|key| key.sk.strip_prefix(prefix).map(str::to_string))
-        .collect()
-}
-
 async fn run_step(state: &AppState, user: &UserRecord, step: DeletionStep) -> ApiResult<()> {
     let db = &state.db;
     let me = user.id.as_str();
     match step {
         DeletionStep::FollowGraph => {
-            let followees = suffixes(&db.partition_keys(me, "FOLLOWING#").await?, "FOLLOWING#");
+            let followees = db.partition_ids(me, keys::FOLLOWING_PREFIX).await?;
             stream::iter(followees.iter().map(Ok))
                 .try_for_each_concurrent(PARALLEL_WRITES, |other| async move {
                     db.remove_edge_of_deleted_user(me, other, true).await
                 })
                 .await?;
-            let followers = suffixes(&db.partition_keys(me, "FOLLOWER#").await?, "FOLLOWER#");
+            let followers = db.partition_ids(me, keys::FOLLOWER_PREFIX).await?;
             stream::iter(followers.iter().map(Ok))
                 .try_for_each_concurrent(PARALLEL_WRITES, |other| async move {
                     db.remove_edge_of_deleted_user(other, me, false).await
                 })
                 .await?;
             // Requests I sent live in the owners' partitions; my copies say where.
-            let sent = suffixes(
-                &db.partition_keys(me, keys::SENT_REQUEST_PREFIX).await?,
-                keys::SENT_REQUEST_PREFIX,
-            );
-            let received = suffixes(&db.partition_keys(me, "FOLLOWREQ#").await?, "FOLLOWREQ#");
+            let sent = db.partition_ids(me, keys::SENT_REQUEST_PREFIX).await?;
+            let received = db.partition_ids(me, "FOLLOWREQ#").await?;
             let elsewhere: Vec<Key> = sent
                 .iter()
                 .map(|owner| keys::follow_request(owner, me))

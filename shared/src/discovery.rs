@@ -100,23 +100,14 @@ pub async fn suggested_users(
     limit: usize,
 ) -> ApiResult<Vec<SuggestedUser>> {
     let db = &state.db;
-    let (following, blocked, requested) = futures_util::try_join!(
-        db.partition_keys(&me.id, "FOLLOWING#"),
-        db.partition_keys(&me.id, keys::BLOCK_PREFIX),
-        db.partition_keys(&me.id, keys::SENT_REQUEST_PREFIX),
+    let (followees, blocked, requested) = futures_util::try_join!(
+        db.partition_ids(&me.id, keys::FOLLOWING_PREFIX),
+        db.partition_ids(&me.id, keys::BLOCK_PREFIX),
+        db.partition_ids(&me.id, keys::SENT_REQUEST_PREFIX),
     )?;
-    let suffix = |key: &keys::Key, prefix: &str| key.sk.strip_prefix(prefix).map(str::to_string);
-    let followees: Vec<String> = following
-        .iter()
-        .filter_map(|k| suffix(k, "FOLLOWING#"))
-        .collect();
     let mut excluded: HashSet<String> = followees.iter().cloned().collect();
-    excluded.extend(blocked.iter().filter_map(|k| suffix(k, keys::BLOCK_PREFIX)));
-    excluded.extend(
-        requested
-            .iter()
-            .filter_map(|k| suffix(k, keys::SENT_REQUEST_PREFIX)),
-    );
+    excluded.extend(blocked);
+    excluded.extend(requested);
     excluded.insert(me.id.clone());
 
     let friends_of_friends = try_join_all(followees.iter().take(FRIENDS_SAMPLED).map(|friend| {
@@ -125,7 +116,7 @@ pub async fn suggested_users(
             .table_name(&db.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(keys::user_pk(friend)))
-            .expression_attribute_values(":prefix", s("FOLLOWING#"))
+            .expression_attribute_values(":prefix", s(keys::FOLLOWING_PREFIX))
             .projection_expression("SK")
             .limit(FRIENDS_OF_FRIEND_READ)
             .send()
@@ -148,7 +139,7 @@ pub async fn suggested_users(
     for out in &friends_of_friends {
         for item in out.items() {
             if let Some(id) =
-                string_attr(item, keys::SK).and_then(|sk| sk.strip_prefix("FOLLOWING#"))
+                string_attr(item, keys::SK).and_then(|sk| sk.strip_prefix(keys::FOLLOWING_PREFIX))
             {
                 if !excluded.contains(id) {
                     *mutuals.entry(id.to_string()).or_default() += 1;

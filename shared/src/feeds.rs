@@ -171,12 +171,8 @@ pub async fn timeline(
             _ => return Err(ApiError::invalid_field("cursor", "cursor is invalid")),
         },
     };
-    let following = state.db.partition_keys(me, "FOLLOWING#").await?;
-    let mut authors: Vec<String> = following
-        .iter()
-        .filter_map(|key| key.sk.strip_prefix("FOLLOWING#").map(str::to_string))
-        .take(TIMELINE_MAX_FOLLOWEES)
-        .collect();
+    let mut authors = state.db.partition_ids(me, keys::FOLLOWING_PREFIX).await?;
+    authors.truncate(TIMELINE_MAX_FOLLOWEES);
     authors.push(me.to_string());
     let wanted = skip + limit + 1;
     let mut merged = state

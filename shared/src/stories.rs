@@ -285,14 +285,8 @@ pub struct TrayEntry {
 /// block removes the edges in the same transaction), so no relation keys are read.
 pub async fn tray(state: &AppState, me: &str) -> ApiResult<Vec<TrayEntry>> {
     let now = now_epoch();
-    let followees: Vec<String> = state
-        .db
-        .partition_keys(me, "FOLLOWING#")
-        .await?
-        .iter()
-        .filter_map(|key| key.sk.strip_prefix("FOLLOWING#").map(str::to_string))
-        .take(TRAY_MAX_FOLLOWEES)
-        .collect();
+    let mut followees = state.db.partition_ids(me, keys::FOLLOWING_PREFIX).await?;
+    followees.truncate(TRAY_MAX_FOLLOWEES);
     if followees.is_empty() {
         return Ok(Vec::new());
     }

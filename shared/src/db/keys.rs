@@ -111,14 +111,17 @@ pub fn login_failures(identifier: &str) -> Key {
 // Two items per edge so either side is one GetItem away; GSI1 lists each side newest first
 // (GSI1SK is the edge's ULID).
 
+pub const FOLLOWING_PREFIX: &str = "FOLLOWING#";
+pub const FOLLOWER_PREFIX: &str = "FOLLOWER#";
+
 /// `follower` follows `followee`: lives in the follower's partition.
 pub fn following(follower: &str, followee: &str) -> Key {
-    Key::new(user_pk(follower), format!("FOLLOWING#{followee}"))
+    Key::new(user_pk(follower), format!("{FOLLOWING_PREFIX}{followee}"))
 }
 
 /// The mirror of `following`, in the followee's partition.
 pub fn follower(followee: &str, follower: &str) -> Key {
-    Key::new(user_pk(followee), format!("FOLLOWER#{follower}"))
+    Key::new(user_pk(followee), format!("{FOLLOWER_PREFIX}{follower}"))
 }
 
 /// GSI1 partition listing whom `user_id` follows.

@@ -111,6 +111,16 @@ impl Db {
         Ok(items.iter().filter_map(Key::of_item).collect())
     }
 
+    /// What follows `prefix` in the sort keys of the user's partition (the other user's id of
+    /// `FOLLOWING#<id>` edges, for instance): `partition_keys`, trimmed.
+    pub async fn partition_ids(&self, user_id: &str, prefix: &str) -> ApiResult<Vec<String>> {
+        let found = self.partition_keys(user_id, prefix).await?;
+        Ok(found
+            .iter()
+            .filter_map(|key| key.sk.strip_prefix(prefix).map(str::to_string))
+            .collect())
+    }
+
     /// Deletes the user's whole search history: 1 Query (per 1 MB) + 1 BatchWriteItem per 25.
     pub async fn clear_search_history(&self, user_id: &str) -> ApiResult<()> {
         let entries = self
