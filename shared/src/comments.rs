@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::db::comments::{CommentRecord, CreateOutcome};
 use crate::db::keys::{self, Key};
-use crate::db::listing::{contains_key, ListSource};
+use crate::db::likers;
+use crate::db::listing::{contains_key, take_item, ListSource};
 use crate::db::posts::PostRecord;
 use crate::db::users::UserRecord;
 use crate::error::{ApiError, ApiResult};
@@ -48,6 +49,12 @@ pub struct CommentView {
     pub likes: i64,
     pub replies_count: i64,
     pub is_liked: bool,
+    /// Up to 20 recent likers' ids, the viewer's first when the viewer likes it.
+    pub liked_by: Vec<String>,
+    /// A top-level comment's replies as the live service embeds them (clients read
+    /// `replies.length`); replies are paged at `.../replies`, so this is `[]`. Absent on replies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replies: Option<Vec<CommentView>>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -57,8 +64,10 @@ impl CommentView {
         state: &AppState,
         comment: &CommentRecord,
         author: &UserRecord,
+        viewer: Option<&str>,
         is_liked: bool,
     ) -> Self {
+        let is_liked = is_liked && viewer.is_some();
         let user = UserSummary::from_record(author, &state.media).await;
         Self {
             id: comment.comment_id.clone(),
@@ -70,6 +79,8 @@ impl CommentView {
             likes: comment.likes.max(0),
             replies_count: comment.replies_count.max(0),
             is_liked,
+            liked_by: likers::liked_by(&comment.recent_likers, viewer, is_liked),
+            replies: comment.parent_comment_id.is_none().then(Vec::new),
             created_at: comment.created_at.clone(),
             updated_at: comment.updated_at.clone(),
         }
@@ -99,7 +110,7 @@ pub async fn create_comment(
     {
         CreateOutcome::Created(comment) => {
             notify_comment(state, author, &post, &comment).await;
-            Ok(CommentView::build(state, &comment, author, false).await)
+            Ok(CommentView::build(state, &comment, author, Some(&author.id), false).await)
         }
         CreateOutcome::PostMissing => Err(ApiError::not_found("Post not found")),
         CreateOutcome::ParentMissing => {
@@ -232,7 +243,7 @@ pub async fn comments_page(
                 &keys::comment_like(post_id, &comment.comment_id, viewer),
             )
         });
-        views.push(CommentView::build(state, comment, &author, liked).await);
+        views.push(CommentView::build(state, comment, &author, viewer, liked).await);
     }
     Ok((
         views,
@@ -300,7 +311,7 @@ pub async fn update_comment(
         .get_items(&[keys::comment_like(post_id, comment_id, &user.id)], true)
         .await?
         .is_empty();
-    Ok(CommentView::build(state, &comment, user, liked).await)
+    Ok(CommentView::build(state, &comment, user, Some(&user.id), liked).await)
 }
 
 /// The author or the post's owner (or an admin) deletes a comment and its replies.
@@ -356,39 +367,64 @@ async fn withdraw_comment_notifications(
     .await;
 }
 
-/// Likes or unlikes a comment on a visible post and answers the exact count:
-/// 1 GetItem + 1 BatchGetItem (visibility), 1 TransactWriteItems, 1 GetItem.
+/// Likes or unlikes (`want`) a comment on a visible post and answers the comment as it is after
+/// the write: 1 GetItem + 1 BatchGetItem (visibility, the comment, the viewer's like),
+/// 1 TransactWriteItems (none when nothing changes), 1 BatchGetItem (the comment and its author).
 pub async fn set_comment_like(
     state: &AppState,
     user: &UserRecord,
     post_id: &str,
     comment_id: &str,
-    on: bool,
-) -> ApiResult<i64> {
-    visible_post(state, Some(&user.id), post_id).await?;
+    want: crate::posts::Toggle,
+) -> ApiResult<CommentView> {
     if comment_id.parse::<ulid::Ulid>().is_err() {
         return Err(comment_not_found());
     }
-    let changed = state
-        .db
-        .set_comment_like(post_id, comment_id, &user.id, on)
-        .await?;
-    let (likes, author) = state.db.comment_likes(post_id, comment_id).await?;
-    // An unlike of a comment that never was is a no-op write; the read says it does not exist.
-    let Some(author) = author else {
+    let comment_key = keys::comment(post_id, comment_id);
+    let like_key = keys::comment_like(post_id, comment_id, &user.id);
+    let (_, _, mut found) = crate::posts::visible_post_with(
+        state,
+        Some(&user.id),
+        post_id,
+        vec![comment_key.clone(), like_key.clone()],
+    )
+    .await?;
+    let liked = contains_key(&found, &like_key);
+    let comment: CommentRecord = match take_item(&mut found, &comment_key) {
+        Some(item) => serde_dynamo::from_item(item)?,
+        None => return Err(comment_not_found()),
+    };
+    let on = want.resolve(liked);
+    let changed = on != liked
+        && state
+            .db
+            .set_comment_like(post_id, comment_id, &comment.recent_likers, &user.id, on)
+            .await?;
+    let notify = async {
+        if changed {
+            let like = NewNotification::new(NotificationType::CommentLike, &comment.author_id)
+                .post(post_id)
+                .comment(comment_id);
+            if on {
+                crate::notifications::notify(state, user, like).await;
+            } else {
+                crate::notifications::withdraw(state, &user.id, like).await;
+            }
+        }
+    };
+    let author_key = keys::user(&comment.author_id);
+    let wanted = [comment_key.clone(), author_key.clone()];
+    let (read_back, ()) = tokio::join!(state.db.get_items(&wanted, true), notify);
+    let mut read_back = read_back?;
+    let (Some(comment), Some(author)) = (
+        take_item(&mut read_back, &comment_key),
+        take_item(&mut read_back, &author_key),
+    ) else {
         return Err(comment_not_found());
     };
-    if changed {
-        let like = NewNotification::new(NotificationType::CommentLike, &author)
-            .post(post_id)
-            .comment(comment_id);
-        if on {
-            crate::notifications::notify(state, user, like).await;
-        } else {
-            crate::notifications::withdraw(state, &user.id, like).await;
-        }
-    }
-    Ok(likes)
+    let comment: CommentRecord = serde_dynamo::from_item(comment)?;
+    let author: UserRecord = serde_dynamo::from_item(author)?;
+    Ok(CommentView::build(state, &comment, &author, Some(&user.id), on).await)
 }
 
 /// Account deletion: every comment the user wrote (with replies to it), counters fixed.

@@ -100,27 +100,6 @@ async fn feed_entries(
     Ok(entries)
 }
 
-/// Pagination when no total is maintained: what is known (items paged through so far, plus
-/// one when more exist).
-fn open_pagination(
-    request: &PageRequest,
-    shown: usize,
-    has_more: bool,
-    next: Option<String>,
-) -> Pagination {
-    let before = match request.start {
-        Start::Offset(offset) => u64::from(offset),
-        Start::After(_) => 0,
-    };
-    Pagination {
-        current_page: request.current_page(),
-        limit: request.limit,
-        total: Some(before + shown as u64 + u64::from(has_more)),
-        has_more,
-        next_cursor: next,
-    }
-}
-
 /// All public posts, newest first: day buckets (`FEED#<day>`), 1 Query per bucket touched
 /// (usually 1) + 1 BatchGetItem.
 pub async fn global_feed(
@@ -150,7 +129,8 @@ pub async fn global_feed(
     };
     let ids: Vec<(String, String)> = page.iter().filter_map(entry).collect();
     let posts = hydrate(state, viewer, &ids).await?;
-    Ok((posts, open_pagination(request, page.len(), has_more, next)))
+    // No counter keeps this list's size: its total is null, never a guess shown to people.
+    Ok((posts, Pagination::new(request, None, has_more, next)))
 }
 
 /// Posts of the accounts `me` follows and mine, newest first. Fan-out on read: 1 Query of my
@@ -195,7 +175,8 @@ pub async fn timeline(
         None
     };
     let posts = hydrate(state, Some(me), &page).await?;
-    Ok((posts, open_pagination(request, page.len(), has_more, next)))
+    // No counter keeps this list's size: its total is null, never a guess shown to people.
+    Ok((posts, Pagination::new(request, None, has_more, next)))
 }
 
 /// `(likes + 2·comments) / (1 + age in days)^1.5`: comments weigh twice a like (seed 001's
@@ -259,16 +240,9 @@ pub async fn explore(
             AttributeValue::N((skip + limit).to_string()),
         )]))
     });
-    let current_page = u32::try_from(skip / limit.max(1) + 1).unwrap_or(u32::MAX);
     Ok((
         page,
-        Pagination {
-            current_page,
-            limit: request.limit,
-            total: Some(total as u64),
-            has_more,
-            next_cursor: next,
-        },
+        Pagination::new(request, Some(total as u64), has_more, next),
     ))
 }
 
@@ -302,13 +276,7 @@ pub async fn hashtag_posts(
         .await?;
     let ids: Vec<(String, String)> = page.items.iter().filter_map(entry).collect();
     let posts = hydrate(state, viewer, &ids).await?;
-    let pagination = open_pagination(
-        request,
-        page.items.len(),
-        page.has_more,
-        page.next_cursor.clone(),
-    );
-    Ok((posts, pagination))
+    Ok((posts, page.pagination(None)))
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ fn summary_json(id: &str, users: &HashMap<String, UserSummary>) -> Value {
 }
 
 /// A message as REST returns it (and `new_message` pushes it): the sender hydrated, an image
-/// message's picture as a URL a browser can load (`mediaUrl`).
+/// message's picture as a URL a browser can load (`imageUrl`, and `mediaUrl`).
 pub async fn message_json(
     state: &AppState,
     message: &MessageRecord,
@@ -99,7 +99,10 @@ pub async fn message_json(
         value["readAt"] = json!(read_at);
     }
     if let Some(key) = &message.media_key {
-        value["mediaUrl"] = json!(state.media.url(key).await);
+        // `imageUrl` is seed 001's name and what clients read; `mediaUrl` is kept beside it.
+        let url = json!(state.media.url(key).await);
+        value["imageUrl"] = url.clone();
+        value["mediaUrl"] = url;
     }
     value
 }
@@ -228,20 +231,13 @@ pub async fn list_conversations(
         .iter()
         .map(|m| conversation_json(m, &summaries))
         .collect();
-    let pagination = Pagination {
-        current_page: page.current_page(),
-        limit: page.limit,
-        total: None,
-        has_more: memberships.last_key.is_some(),
-        next_cursor: memberships.last_key.as_ref().map(encode_cursor),
-    };
-    let mut pagination = pagination.to_json("totalConversations");
-    pagination["totalConversations"] = Value::Null;
-    pagination["totalPages"] = Value::Null;
-    Ok(json!({
-        "conversations": conversations,
-        "pagination": pagination,
-    }))
+    let pagination = Pagination::new(
+        &page,
+        None,
+        memberships.last_key.is_some(),
+        memberships.last_key.as_ref().map(encode_cursor),
+    );
+    Ok(pagination.list("conversations", conversations, "totalConversations"))
 }
 
 /// `GET /conversations/:id/messages`: newest first; the caller's unread messages on the page
@@ -307,17 +303,13 @@ pub async fn list_messages(
     for message in &messages {
         views.push(message_json(state, message, &summaries).await);
     }
-    let pagination = Pagination {
-        current_page: page.current_page(),
-        limit: page.limit,
-        total: Some(u64::try_from(membership.messages_count).unwrap_or_default()),
-        has_more: last_key.is_some(),
-        next_cursor: last_key.as_ref().map(encode_cursor),
-    };
-    Ok(json!({
-        "messages": views,
-        "pagination": pagination.to_json("totalMessages"),
-    }))
+    let pagination = Pagination::new(
+        &page,
+        Some(u64::try_from(membership.messages_count).unwrap_or_default()),
+        last_key.is_some(),
+        last_key.as_ref().map(encode_cursor),
+    );
+    Ok(pagination.list("messages", views, "totalMessages"))
 }
 
 fn read_receipt(conversation_id: &str, message_ids: &[String], reader: &str, at: &str) -> Event {
@@ -520,6 +512,48 @@ pub async fn mark_read(state: &AppState, me: &UserRecord, message_id: &str) -> A
         .push_to_user(&message.sender_id, &receipt)
         .await;
     Ok(answer(Some(&read_at)))
+}
+
+/// `PUT /conversations/:id/read`: every unread message to me in it becomes read, and the other
+/// participant hears `message_read`. 1 GetItem (membership: participants only) + the Query of
+/// the unread messages and 1 TransactWriteItems per 98 of them, when there are any.
+pub async fn mark_conversation_read(
+    state: &AppState,
+    me: &UserRecord,
+    conversation_id: &str,
+) -> ApiResult<Value> {
+    let membership: MembershipRecord = state
+        .db
+        .get_record(&keys::conversation_member(&me.id, conversation_id))
+        .await?
+        .ok_or_else(conversation_not_found)?;
+    let read_at = crate::time::now_rfc3339();
+    let unread = usize::try_from(membership.unread_count).unwrap_or_default();
+    let mut marked = Vec::new();
+    if unread > 0 {
+        let ids = state
+            .db
+            .unread_message_ids(conversation_id, &me.id, unread)
+            .await?;
+        marked = state
+            .db
+            .mark_messages_read(&me.id, conversation_id, &ids, &read_at)
+            .await?;
+    }
+    if !marked.is_empty() {
+        let receipt = read_receipt(conversation_id, &marked, &me.id, &read_at);
+        state
+            .realtime
+            .push_to_user(&membership.other_user_id, &receipt)
+            .await;
+    }
+    Ok(json!({
+        "conversationId": conversation_id,
+        "messageIds": marked,
+        "markedCount": marked.len(),
+        "readBy": me.id,
+        "readAt": read_at,
+    }))
 }
 
 /// `DELETE /messages/:id`: the sender unsends; counts move in the same transaction.

@@ -365,17 +365,8 @@ pub async fn list(
         .iter()
         .filter_map(|r| Some(notification_json(r, summaries.get(&r.actor_id)?)))
         .collect();
-    let pagination = Pagination {
-        current_page: page.current_page(),
-        limit: page.limit,
-        total: None,
-        has_more: next_cursor.is_some(),
-        next_cursor,
-    };
-    let mut pagination = pagination.to_json("totalNotifications");
-    pagination["totalNotifications"] = Value::Null;
-    pagination["totalPages"] = Value::Null;
-    Ok(json!({ "notifications": notifications, "pagination": pagination }))
+    let pagination = Pagination::new(&page, None, next_cursor.is_some(), next_cursor);
+    Ok(pagination.list("notifications", notifications, "totalNotifications"))
 }
 
 fn notification_not_found() -> ApiError {

@@ -129,16 +129,40 @@ pub fn decode_cursor(cursor: &str) -> ApiResult<Item> {
 pub struct Pagination {
     pub current_page: u32,
     pub limit: u32,
+    /// Items skipped before this page (page/offset requests); `None` for cursor requests.
+    pub offset: Option<u32>,
+    /// The list's true size where a counter keeps it; `None` (null) where none is kept.
     pub total: Option<u64>,
     pub has_more: bool,
     pub next_cursor: Option<String>,
 }
 
 impl Pagination {
-    /// `{"currentPage", "totalPages", "total<Items>", "hasMore", "nextCursor"}`.
+    pub fn new(
+        request: &PageRequest,
+        total: Option<u64>,
+        has_more: bool,
+        next_cursor: Option<String>,
+    ) -> Self {
+        Self {
+            current_page: request.current_page(),
+            limit: request.limit,
+            offset: match request.start {
+                Start::Offset(offset) => Some(offset),
+                Start::After(_) => None,
+            },
+            total,
+            has_more,
+            next_cursor,
+        }
+    }
+
+    /// `{"currentPage", "totalPages", "total<Items>", "hasMore", "nextCursor"}`; the totals are
+    /// null where no count is kept.
     pub fn to_json(&self, total_field: &str) -> Value {
-        let total = self.total.unwrap_or_default();
-        let total_pages = total.div_ceil(u64::from(self.limit.max(1)));
+        let total_pages = self
+            .total
+            .map(|total| total.div_ceil(u64::from(self.limit.max(1))));
         let mut value = json!({
             "currentPage": self.current_page,
             "totalPages": total_pages,
@@ -146,7 +170,27 @@ impl Pagination {
             "nextCursor": self.next_cursor,
             "limit": self.limit,
         });
-        value[total_field] = json!(total);
+        value[total_field] = json!(self.total);
+        value
+    }
+
+    /// A whole list answer: `{<items>: [...], "pagination": {...}}` and, flat beside them as
+    /// clients of the live service read them, `hasMore`, `total`, `limit`, `offset`, `page`.
+    pub fn list<T: serde::Serialize>(
+        &self,
+        items_field: &str,
+        items: T,
+        total_field: &str,
+    ) -> Value {
+        let mut value = json!({
+            "pagination": self.to_json(total_field),
+            "hasMore": self.has_more,
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "page": self.offset.map(|_| self.current_page),
+        });
+        value[items_field] = json!(items);
         value
     }
 }
@@ -226,15 +270,21 @@ mod tests {
 
     #[test]
     fn pagination_json_names_its_total() {
-        let p = Pagination {
-            current_page: 1,
-            limit: 20,
-            total: Some(41),
-            has_more: true,
-            next_cursor: None,
-        };
+        let request = query(Some("20"), None, Some("20"), None)
+            .page_request()
+            .expect("ok");
+        let p = Pagination::new(&request, Some(41), true, None);
         let json = p.to_json("totalPosts");
         assert_eq!(json["totalPosts"], 41);
         assert_eq!(json["totalPages"], 3);
+        let list = p.list("posts", [1, 2], "totalPosts");
+        assert_eq!(list["posts"], json!([1, 2]));
+        assert_eq!(list["hasMore"], true);
+        assert_eq!(list["total"], 41);
+        assert_eq!(list["offset"], 20);
+        assert_eq!(list["page"], 2);
+        assert_eq!(list["pagination"]["hasMore"], true);
+        let unknown = Pagination::new(&request, None, false, None).to_json("totalPosts");
+        assert!(unknown["totalPosts"].is_null() && unknown["totalPages"].is_null());
     }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use ulid::Ulid;
 
 use crate::db::keys::{self, Key};
+use crate::db::likers;
 use crate::db::listing::{contains_key, string_attr, take_item, ListSource};
 use crate::db::posts::{PostMediaType, PostRecord};
 use crate::db::users::{Role, UserRecord};
@@ -94,8 +95,39 @@ pub struct PostView {
     pub created_at: String,
     pub updated_at: String,
     pub user: UserSummary,
+    /// The author again, as the live service populates it (clients read `userId._id`).
+    pub user_id: UserSummary,
+    /// Up to 20 recent likers' ids, the viewer's first when the viewer likes the post.
+    pub liked_by: Vec<String>,
+    /// `[viewerId]` when the viewer saved the post, else `[]`: saves are private.
+    pub saved_by: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engagement_score: Option<f64>,
+}
+
+/// The viewer and what they did to a post or comment, for `isLiked`/`likedBy`/`savedBy`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ViewerFlags<'a> {
+    pub viewer: Option<&'a str>,
+    pub liked: bool,
+    pub saved: bool,
+}
+
+impl<'a> ViewerFlags<'a> {
+    pub fn new(viewer: Option<&'a str>, liked: bool, saved: bool) -> Self {
+        Self {
+            viewer,
+            liked: liked && viewer.is_some(),
+            saved: saved && viewer.is_some(),
+        }
+    }
+
+    fn saved_by(&self) -> Vec<String> {
+        match (self.viewer, self.saved) {
+            (Some(viewer), true) => vec![viewer.to_string()],
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl PostView {
@@ -103,10 +135,10 @@ impl PostView {
         state: &AppState,
         post: &PostRecord,
         author: &UserRecord,
-        is_liked: bool,
-        is_saved: bool,
+        flags: ViewerFlags<'_>,
     ) -> Self {
         let url = state.media.url(&post.media_key).await;
+        let user = UserSummary::from_record(author, &state.media).await;
         let (image, video) = match post.media_type {
             PostMediaType::Image => (url, None),
             PostMediaType::Video => (None, url),
@@ -122,11 +154,14 @@ impl PostView {
             saves: post.saves.max(0),
             hashtags: post.hashtags.clone(),
             mentions: post.mentions.clone(),
-            is_liked,
-            is_saved,
+            is_liked: flags.liked,
+            is_saved: flags.saved,
             created_at: post.created_at.clone(),
             updated_at: post.updated_at.clone(),
-            user: UserSummary::from_record(author, &state.media).await,
+            user_id: user.clone(),
+            user,
+            liked_by: likers::liked_by(&post.recent_likers, flags.viewer, flags.liked),
+            saved_by: flags.saved_by(),
             engagement_score: None,
         }
     }
@@ -161,6 +196,7 @@ pub async fn create_post(
         comments: 0,
         saves: 0,
         in_feed: !author.is_private,
+        recent_likers: Some(Default::default()),
         created_at: now.clone(),
         updated_at: now,
     };
@@ -178,7 +214,13 @@ pub async fn create_post(
         &[],
     )
     .await;
-    Ok(PostView::build(state, &record, author, false, false).await)
+    Ok(PostView::build(
+        state,
+        &record,
+        author,
+        ViewerFlags::new(Some(&author.id), false, false),
+    )
+    .await)
 }
 
 fn post_not_found() -> ApiError {
@@ -193,11 +235,6 @@ pub async fn visible_post(
     viewer: Option<&str>,
     post_id: &str,
 ) -> ApiResult<(PostRecord, UserRecord, bool, bool)> {
-    let post = state
-        .db
-        .get_post(post_id)
-        .await?
-        .ok_or_else(post_not_found)?;
     let extra = match viewer {
         Some(viewer) => vec![
             keys::post_like(post_id, viewer),
@@ -205,12 +242,7 @@ pub async fn visible_post(
         ],
         None => Vec::new(),
     };
-    let (author, relation, found) = state
-        .db
-        .profile_with_relation(viewer, &post.author_id, extra)
-        .await?
-        .ok_or_else(post_not_found)?;
-    check_visible(viewer, &author, &relation)?;
+    let (post, author, found) = visible_post_with(state, viewer, post_id, extra).await?;
     let (liked, saved) = match viewer {
         Some(viewer) => (
             contains_key(&found, &keys::post_like(post_id, viewer)),
@@ -219,6 +251,28 @@ pub async fn visible_post(
         None => (false, false),
     };
     Ok((post, author, liked, saved))
+}
+
+/// The post if the viewer may see it, with its author and the `extra` items read in the same
+/// BatchGetItem: 1 GetItem + 1 BatchGetItem.
+pub async fn visible_post_with(
+    state: &AppState,
+    viewer: Option<&str>,
+    post_id: &str,
+    extra: Vec<Key>,
+) -> ApiResult<(PostRecord, UserRecord, HashMap<(String, String), Item>)> {
+    let post = state
+        .db
+        .get_post(post_id)
+        .await?
+        .ok_or_else(post_not_found)?;
+    let (author, relation, found) = state
+        .db
+        .profile_with_relation(viewer, &post.author_id, extra)
+        .await?
+        .ok_or_else(post_not_found)?;
+    check_visible(viewer, &author, &relation)?;
+    Ok((post, author, found))
 }
 
 fn check_visible(viewer: Option<&str>, author: &UserRecord, relation: &Relation) -> ApiResult<()> {
@@ -295,14 +349,12 @@ pub async fn update_caption(
             true,
         )
         .await?;
-    Ok(PostView::build(
-        state,
-        &post,
-        user,
+    let flags = ViewerFlags::new(
+        Some(&user.id),
         contains_key(&flags, &keys::post_like(post_id, &user.id)),
         contains_key(&flags, &keys::post_save(post_id, &user.id)),
-    )
-    .await)
+    );
+    Ok(PostView::build(state, &post, user, flags).await)
 }
 
 /// Deletes a post (owner or admin) with everything hanging off it, and its media.
@@ -325,39 +377,60 @@ pub enum PostEdge {
     Save,
 }
 
-/// Likes/unlikes or saves/unsaves a visible post, idempotently, and answers the exact counter
-/// after the write: 1 GetItem + 1 BatchGetItem (visibility), 1 TransactWriteItems, 1 GetItem.
+/// What a like (or save) route asks for: `PUT` sets, `DELETE` clears (both idempotent, for
+/// retry-safe clients), `POST .../like` flips, as the live service does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Toggle {
+    On,
+    Off,
+    Flip,
+}
+
+impl Toggle {
+    /// The state wanted, given the current one.
+    pub fn resolve(self, current: bool) -> bool {
+        match self {
+            Self::On => true,
+            Self::Off => false,
+            Self::Flip => !current,
+        }
+    }
+}
+
+/// Likes/unlikes or saves/unsaves a visible post and answers the whole post as it is after the
+/// write (exact counters): 1 GetItem + 1 BatchGetItem (visibility and the viewer's flags),
+/// 1 TransactWriteItems, 1 GetItem. A request that changes nothing spends no write.
 pub async fn set_edge(
     state: &AppState,
     user: &UserRecord,
     post_id: &str,
     edge: PostEdge,
-    on: bool,
-) -> ApiResult<i64> {
-    let (post, _, liked, saved) = visible_post(state, Some(&user.id), post_id).await?;
-    let already = match edge {
+    want: Toggle,
+) -> ApiResult<PostView> {
+    let (post, author, liked, saved) = visible_post(state, Some(&user.id), post_id).await?;
+    let current = match edge {
         PostEdge::Like => liked,
         PostEdge::Save => saved,
     };
-    if already == on {
-        // Nothing to change: the consistent read of the post already holds the exact count
-        // (and no transaction is spent on a condition that would fail).
-        return Ok(match edge {
-            PostEdge::Like => post.likes,
-            PostEdge::Save => post.saves,
-        }
-        .max(0));
+    let on = want.resolve(current);
+    let (liked, saved) = match edge {
+        PostEdge::Like => (on, saved),
+        PostEdge::Save => (liked, on),
+    };
+    let flags = ViewerFlags::new(Some(&user.id), liked, saved);
+    if current == on {
+        // The consistent read of the post already holds the exact counts.
+        return Ok(PostView::build(state, &post, &author, flags).await);
     }
     let db = &state.db;
     let change = match (edge, on) {
-        (PostEdge::Like, true) => db.like_post(post_id, &user.id).await?,
-        (PostEdge::Like, false) => db.unlike_post(post_id, &user.id).await?,
+        (PostEdge::Like, true) => db.like_post(&post, &user.id).await?,
+        (PostEdge::Like, false) => {
+            db.unlike_post(post_id, &post.recent_likers, &user.id)
+                .await?
+        }
         (PostEdge::Save, true) => db.save_post(&post, &user.id).await?,
         (PostEdge::Save, false) => db.unsave_post(post_id, &user.id).await?,
-    };
-    let counter = match edge {
-        PostEdge::Like => "likes",
-        PostEdge::Save => "saves",
     };
     let notify = async {
         if edge == PostEdge::Like && change == crate::db::posts::EdgeChange::Changed {
@@ -369,9 +442,10 @@ pub async fn set_edge(
             }
         }
     };
-    // The notification is written while the exact count is read.
-    let (count, ()) = tokio::join!(db.post_counter(post_id, counter), notify);
-    Ok(count?.max(0))
+    // The notification is written while the post is read back.
+    let (after, ()) = tokio::join!(db.get_post(post_id), notify);
+    let after = after?.ok_or_else(post_not_found)?;
+    Ok(PostView::build(state, &after, &author, flags).await)
 }
 
 /// A listing entry's post and author ids.
@@ -443,7 +517,9 @@ pub async fn hydrate(
             ),
             None => (false, false),
         };
-        views.push(PostView::build(state, &post, author, liked, saved).await);
+        views.push(
+            PostView::build(state, &post, author, ViewerFlags::new(viewer, liked, saved)).await,
+        );
     }
     Ok(views)
 }
@@ -537,14 +613,7 @@ pub async fn user_posts(
         UserPostsFilter::All => Some(u64::try_from(owner.posts_count).unwrap_or_default()),
         _ => None,
     };
-    let mut pagination = page.pagination(total);
-    if pagination.total.is_none() {
-        // Without a maintained counter, report what is known: at least what was paged through.
-        let seen = u64::from(page.current_page.max(1) - 1) * u64::from(page.limit)
-            + page.items.len() as u64;
-        pagination.total = Some(seen + u64::from(page.has_more));
-    }
-    Ok((posts, pagination))
+    Ok((posts, page.pagination(total)))
 }
 
 /// `{totalPosts, totalLikes, totalComments, totalVideos, totalImages}`.
@@ -626,13 +695,20 @@ pub async fn delete_posts_of(state: &AppState, user_id: &str) -> ApiResult<()> {
     for item in &likes {
         match (string_attr(item, "postId"), string_attr(item, "commentId")) {
             (Some(post_id), Some(comment_id)) => {
-                db.set_comment_like(post_id, comment_id, user_id, false)
-                    .await
-                    .map(|_| crate::db::posts::EdgeChange::Changed)
-                    .or_else(ignore_missing)?;
+                db.set_comment_like(
+                    post_id,
+                    comment_id,
+                    &Some(Default::default()),
+                    user_id,
+                    false,
+                )
+                .await
+                .map(|_| crate::db::posts::EdgeChange::Changed)
+                .or_else(ignore_missing)?;
             }
             (Some(post_id), None) => {
-                db.unlike_post(post_id, user_id)
+                // Posts made since `recentLikers` exists always carry the map.
+                db.unlike_post(post_id, &Some(Default::default()), user_id)
                     .await
                     .or_else(ignore_missing)?;
             }

@@ -302,3 +302,26 @@ pub async fn connections_page(
         page.pagination(Some(u64::try_from(total).unwrap_or_default())),
     ))
 }
+
+/// The answer of `GET .../:userId/followers|following`, served under `/api/follow` and (as live
+/// clients call it) `/api/users`: one page of connections.
+pub async fn connections_answer(
+    state: &crate::AppState,
+    viewer: Option<&str>,
+    user_id: &str,
+    query: &crate::pagination::ListQuery,
+    which: Connections,
+) -> ApiResult<crate::http::Envelope<serde_json::Value>> {
+    let request = query.page_request()?;
+    let (users, pagination) = connections_page(state, viewer, user_id, which, &request).await?;
+    Ok(match which {
+        Connections::Followers => crate::http::ok(
+            "Followers retrieved successfully",
+            pagination.list("followers", users, "totalFollowers"),
+        ),
+        Connections::Following => crate::http::ok(
+            "Following retrieved successfully",
+            pagination.list("following", users, "totalFollowing"),
+        ),
+    })
+}

@@ -1,15 +1,20 @@
-//! `/api/auth`: sign-up, email verification, sign-in, token rotation and revocation.
+//! `/api/auth`: sign-up, email verification, sign-in, token rotation and revocation, and the
+//! HTML pages behind the mail links.
+
+mod pages;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::accounts::{self, Login, PasswordChange, PasswordReset, Registration, TokenPair};
 use shared::auth::AuthUser;
 use shared::http::{created, done, ok, ApiJson, ValidJson};
+use shared::validation::Validate;
 use shared::views::OwnUser;
 use shared::{ApiError, ApiResult, AppState};
 
@@ -19,14 +24,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/login", post(login))
         .route("/api/auth/refresh-token", post(refresh_token))
         .route("/api/auth/logout", post(logout))
-        .route("/api/auth/verify-email/{token}", post(verify_email))
+        .route(
+            "/api/auth/verify-email/{token}",
+            get(verify_page).post(verify_email),
+        )
         .route("/api/auth/verify-by-code", post(verify_by_code))
         .route(
             "/api/auth/resend-verification-email",
             post(resend_verification),
         )
+        .route("/api/auth/resend-verify-email", post(resend_verification))
         .route("/api/auth/forgot-password", post(forgot_password))
-        .route("/api/auth/reset-password/{token}", post(reset_password))
+        .route(
+            "/api/auth/reset-password/{token}",
+            get(reset_page).post(reset_password),
+        )
+        .route("/api/auth/reset-password", post(reset_password_in_body))
         .route("/api/auth/change-password", post(change_password))
         .route("/api/auth/invalidate-all-jwt-tokens", post(invalidate_all))
         .route("/api/auth/verify-jwt-token", post(verify_jwt_token))
@@ -119,13 +132,23 @@ async fn logout(
     Ok(done("Logout successful"))
 }
 
+/// The mail link's page: a button that POSTs (opening the link spends nothing).
+async fn verify_page(Path(_token): Path<String>) -> Response {
+    pages::verify_form()
+}
+
+/// JSON clients get the envelope; the page's form gets a page with the outcome.
 async fn verify_email(
     State(state): State<AppState>,
     Path(token): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    let user = accounts::verify_email_link(&state, &token).await?;
-    let user = OwnUser::from_record(&user, &state.media).await;
-    Ok(ok("Email verified successfully", json!({ "user": user })))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let outcome = accounts::verify_email_link(&state, &token).await;
+    if pages::is_form_post(&headers) {
+        return Ok(pages::verify_outcome(outcome.map(|user| user.username)));
+    }
+    let user = OwnUser::from_record(&outcome?, &state.media).await;
+    Ok(ok("Email verified successfully", json!({ "user": user })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -167,13 +190,62 @@ async fn forgot_password(
     Ok(done(FORGOT_ANSWER))
 }
 
+/// The mail link's page: the new-password form.
+async fn reset_page(Path(_token): Path<String>) -> Response {
+    pages::reset_form(StatusCode::OK, &[])
+}
+
+const RESET_ANSWER: &str = "Password reset successfully";
+
+/// `{password, confirmPassword}` as JSON, or the reset page's form (answered with a page).
 async fn reset_password(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    ValidJson(input): ValidJson<PasswordReset>,
+    request: Request,
+) -> ApiResult<Response> {
+    if !pages::is_form_post(request.headers()) {
+        let ValidJson(input) = ValidJson::<PasswordReset>::from_request(request, &state).await?;
+        accounts::reset_password(&state, &token, input).await?;
+        return Ok(done(RESET_ANSWER).into_response());
+    }
+    let input = match axum::Form::<PasswordReset>::from_request(request, &state).await {
+        Ok(axum::Form(input)) => input,
+        Err(_) => {
+            let problem = "Fill in both password fields.".to_string();
+            return Ok(pages::reset_form(StatusCode::BAD_REQUEST, &[problem]));
+        }
+    };
+    if let Err(ApiError::BadRequest { message, errors }) = input.validate() {
+        let problems: Vec<String> = match errors {
+            Some(errors) => errors.into_values().collect(),
+            None => vec![message],
+        };
+        return Ok(pages::reset_form(StatusCode::BAD_REQUEST, &problems));
+    }
+    let outcome = accounts::reset_password(&state, &token, input).await;
+    Ok(pages::reset_outcome(outcome))
+}
+
+#[derive(Deserialize)]
+struct ResetInBody {
+    #[serde(default)]
+    token: String,
+    #[serde(flatten)]
+    reset: PasswordReset,
+}
+
+/// `POST /reset-password {token, password, confirmPassword}`: the spelling live clients use.
+async fn reset_password_in_body(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ResetInBody>,
 ) -> ApiResult<impl IntoResponse> {
-    accounts::reset_password(&state, &token, input).await?;
-    Ok(done("Password reset successfully"))
+    let token = body.token.trim();
+    if token.is_empty() {
+        return Err(ApiError::invalid_field("token", "token is required"));
+    }
+    body.reset.validate()?;
+    accounts::reset_password(&state, token, body.reset).await?;
+    Ok(done(RESET_ANSWER))
 }
 
 async fn change_password(

@@ -6,10 +6,10 @@ use axum::response::IntoResponse;
 use axum::routing::{get, patch, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};
 use shared::http::{created, done, ok, ApiJson};
 use shared::pagination::ListQuery;
+use shared::posts::Toggle;
 use shared::{ApiResult, AppState};
 
 pub fn router(state: AppState) -> Router {
@@ -28,7 +28,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/posts/{post_id}/comments/{comment_id}/like",
-            post(like).delete(unlike),
+            post(toggle_like).put(like).delete(unlike),
         )
         .with_state(state)
 }
@@ -51,7 +51,7 @@ async fn list_comments(
         shared::comments::comments_page(&state, viewer.id(), &post_id, None, &request).await?;
     Ok(ok(
         "Comments retrieved successfully",
-        json!({ "comments": comments, "pagination": pagination.to_json("totalComments") }),
+        pagination.list("comments", comments, "totalComments"),
     ))
 }
 
@@ -89,7 +89,7 @@ async fn list_replies(
             .await?;
     Ok(ok(
         "Replies retrieved successfully",
-        json!({ "replies": replies, "pagination": pagination.to_json("totalReplies") }),
+        pagination.list("replies", replies, "totalReplies"),
     ))
 }
 
@@ -136,17 +136,21 @@ async fn delete_comment(
     Ok(done("Comment deleted successfully"))
 }
 
+/// `POST .../like`: the live service's toggle.
+async fn toggle_like(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path((post_id, comment_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    comment_like(state, auth, post_id, comment_id, Toggle::Flip).await
+}
+
 async fn like(
     State(state): State<AppState>,
     auth: AuthUser,
     Path((post_id, comment_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    let likes =
-        shared::comments::set_comment_like(&state, &auth.user, &post_id, &comment_id, true).await?;
-    Ok(ok(
-        "Comment liked successfully",
-        json!({ "_id": comment_id, "likes": likes, "isLiked": true }),
-    ))
+    comment_like(state, auth, post_id, comment_id, Toggle::On).await
 }
 
 async fn unlike(
@@ -154,11 +158,22 @@ async fn unlike(
     auth: AuthUser,
     Path((post_id, comment_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    let likes =
-        shared::comments::set_comment_like(&state, &auth.user, &post_id, &comment_id, false)
-            .await?;
-    Ok(ok(
-        "Comment unliked successfully",
-        json!({ "_id": comment_id, "likes": likes, "isLiked": false }),
-    ))
+    comment_like(state, auth, post_id, comment_id, Toggle::Off).await
+}
+
+async fn comment_like(
+    state: AppState,
+    auth: AuthUser,
+    post_id: String,
+    comment_id: String,
+    want: Toggle,
+) -> ApiResult<impl IntoResponse> {
+    let comment =
+        shared::comments::set_comment_like(&state, &auth.user, &post_id, &comment_id, want).await?;
+    let message = if comment.is_liked {
+        "Comment liked successfully"
+    } else {
+        "Comment unliked successfully"
+    };
+    Ok(ok(message, comment))
 }

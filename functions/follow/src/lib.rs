@@ -13,7 +13,7 @@ use shared::db::listing::{string_attr, ListSource};
 use shared::http::{done, ok};
 use shared::notifications::{notify, NewNotification, NotificationType};
 use shared::pagination::ListQuery;
-use shared::social::{connections_page, Connections};
+use shared::social::{connections_answer, Connections};
 use shared::views::UserCard;
 use shared::{ApiResult, AppState};
 
@@ -70,19 +70,7 @@ async fn list(
     query: ListQuery,
     which: Connections,
 ) -> ApiResult<impl IntoResponse> {
-    let request = query.page_request()?;
-    let (users, pagination) =
-        connections_page(&state, viewer.id(), &user_id, which, &request).await?;
-    Ok(match which {
-        Connections::Followers => ok(
-            "Followers retrieved successfully",
-            json!({ "followers": users, "pagination": pagination.to_json("totalFollowers") }),
-        ),
-        Connections::Following => ok(
-            "Following retrieved successfully",
-            json!({ "following": users, "pagination": pagination.to_json("totalFollowing") }),
-        ),
-    })
+    connections_answer(&state, viewer.id(), &user_id, &query, which).await
 }
 
 async fn followers(
@@ -147,7 +135,8 @@ async fn requests(
     };
     Ok(ok(
         "Follow requests retrieved successfully",
-        json!({ "requests": out, "pagination": page.pagination(total).to_json("totalRequests") }),
+        page.pagination(total)
+            .list("requests", out, "totalRequests"),
     ))
 }
 

@@ -35,6 +35,10 @@ pub fn router(state: AppState) -> Router {
             post(send_message).layer(DefaultBodyLimit::max(MESSAGE_IMAGE.body_limit())),
         )
         .route("/api/messages/messages/{message_id}/read", put(mark_read))
+        .route(
+            "/api/messages/conversations/{conversation_id}/read",
+            put(mark_conversation_read),
+        )
         .route("/api/messages/messages/{message_id}", delete(unsend))
         .route("/api/messages/unread-count", get(unread_count))
         .with_state(state)
@@ -120,4 +124,13 @@ async fn unread_count(
         "Unread count retrieved",
         json!({ "unreadCount": count }),
     ))
+}
+
+async fn mark_conversation_read(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(conversation_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let data = messaging::mark_conversation_read(&state, &auth.user, &conversation_id).await?;
+    Ok(ok("Conversation marked as read", data))
 }

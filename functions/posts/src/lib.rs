@@ -6,11 +6,10 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};
 use shared::http::{created, done, ok, read_media_form, ApiJson, CaptionedMedia, FilePart};
 use shared::pagination::ListQuery;
-use shared::posts::{PostEdge, PostView, UserPostsFilter};
+use shared::posts::{PostEdge, PostView, Toggle, UserPostsFilter, ViewerFlags};
 use shared::{ApiError, ApiResult, AppState};
 
 /// Files sent through the API itself: images and short videos up to 10 MB (longer videos go
@@ -37,7 +36,10 @@ pub fn router(state: AppState) -> Router {
             "/api/posts/{post_id}",
             get(get_post).patch(update_post).delete(delete_post),
         )
-        .route("/api/posts/{post_id}/like", post(like).delete(unlike))
+        .route(
+            "/api/posts/{post_id}/like",
+            post(toggle_like).put(like).delete(unlike),
+        )
         .route("/api/posts/{post_id}/save", post(save).delete(unsave))
         .with_state(state)
 }
@@ -65,7 +67,13 @@ async fn get_post(
         shared::posts::visible_post(&state, viewer.id(), &post_id).await?;
     Ok(ok(
         "Post retrieved successfully",
-        PostView::build(&state, &post, &author, liked, saved).await,
+        PostView::build(
+            &state,
+            &post,
+            &author,
+            ViewerFlags::new(viewer.id(), liked, saved),
+        )
+        .await,
     ))
 }
 
@@ -101,27 +109,32 @@ async fn edge(
     auth: AuthUser,
     post_id: String,
     edge: PostEdge,
-    on: bool,
+    want: Toggle,
 ) -> ApiResult<impl IntoResponse> {
-    let count = shared::posts::set_edge(&state, &auth.user, &post_id, edge, on).await?;
-    Ok(match (edge, on) {
-        (PostEdge::Like, true) => ok(
-            "Post liked successfully",
-            json!({ "_id": post_id, "likes": count, "isLiked": true }),
-        ),
-        (PostEdge::Like, false) => ok(
-            "Post unliked successfully",
-            json!({ "_id": post_id, "likes": count, "isLiked": false }),
-        ),
-        (PostEdge::Save, true) => ok(
-            "Post saved successfully",
-            json!({ "_id": post_id, "saves": count, "isSaved": true }),
-        ),
-        (PostEdge::Save, false) => ok(
-            "Post unsaved successfully",
-            json!({ "_id": post_id, "saves": count, "isSaved": false }),
-        ),
-    })
+    let view = shared::posts::set_edge(&state, &auth.user, &post_id, edge, want).await?;
+    let message = match (edge, edge_state(edge, &view)) {
+        (PostEdge::Like, true) => "Post liked successfully",
+        (PostEdge::Like, false) => "Post unliked successfully",
+        (PostEdge::Save, true) => "Post saved successfully",
+        (PostEdge::Save, false) => "Post unsaved successfully",
+    };
+    Ok(ok(message, view))
+}
+
+fn edge_state(edge: PostEdge, view: &PostView) -> bool {
+    match edge {
+        PostEdge::Like => view.is_liked,
+        PostEdge::Save => view.is_saved,
+    }
+}
+
+/// `POST .../like`: the live service's toggle.
+async fn toggle_like(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(post_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    edge(state, auth, post_id, PostEdge::Like, Toggle::Flip).await
 }
 
 async fn like(
@@ -129,7 +142,7 @@ async fn like(
     auth: AuthUser,
     Path(post_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    edge(state, auth, post_id, PostEdge::Like, true).await
+    edge(state, auth, post_id, PostEdge::Like, Toggle::On).await
 }
 
 async fn unlike(
@@ -137,7 +150,7 @@ async fn unlike(
     auth: AuthUser,
     Path(post_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    edge(state, auth, post_id, PostEdge::Like, false).await
+    edge(state, auth, post_id, PostEdge::Like, Toggle::Off).await
 }
 
 async fn save(
@@ -145,7 +158,7 @@ async fn save(
     auth: AuthUser,
     Path(post_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    edge(state, auth, post_id, PostEdge::Save, true).await
+    edge(state, auth, post_id, PostEdge::Save, Toggle::On).await
 }
 
 async fn unsave(
@@ -153,7 +166,7 @@ async fn unsave(
     auth: AuthUser,
     Path(post_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    edge(state, auth, post_id, PostEdge::Save, false).await
+    edge(state, auth, post_id, PostEdge::Save, Toggle::Off).await
 }
 
 #[derive(Deserialize, Default)]
@@ -188,7 +201,7 @@ async fn user_posts(
         shared::posts::user_posts(&state, viewer.id(), &user_id, filter, &request).await?;
     Ok(ok(
         "Posts retrieved successfully",
-        json!({ "posts": posts, "pagination": pagination.to_json("totalPosts") }),
+        pagination.list("posts", posts, "totalPosts"),
     ))
 }
 
@@ -205,10 +218,7 @@ fn posts_answer(
     message: &'static str,
     (posts, pagination): (Vec<PostView>, shared::pagination::Pagination),
 ) -> impl IntoResponse {
-    ok(
-        message,
-        json!({ "posts": posts, "pagination": pagination.to_json("totalPosts") }),
-    )
+    ok(message, pagination.list("posts", posts, "totalPosts"))
 }
 
 async fn feed(

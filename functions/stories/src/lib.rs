@@ -106,7 +106,7 @@ async fn viewers(
         shared::stories::story_viewers(&state, &auth.user, &story_id, &request).await?;
     Ok(ok(
         "Story viewers retrieved successfully",
-        json!({ "viewers": viewers, "pagination": pagination.to_json("totalViewers") }),
+        pagination.list("viewers", viewers, "totalViewers"),
     ))
 }
 

@@ -6,7 +6,6 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};
 use shared::db::keys;
 use shared::db::listing::ListSource;
@@ -14,6 +13,7 @@ use shared::http::{done, is_multipart, ok, ApiJson};
 use shared::pagination::ListQuery;
 use shared::profiles::ProfilePatch;
 use shared::social::{can_view, Visibility};
+use shared::social::{connections_answer, Connections};
 use shared::views::{OwnUser, PublicProfile, UserCard};
 use shared::{ApiError, ApiResult, AppState};
 
@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/users/username/{username}", get(profile_by_username))
         .route("/api/users/{user_id}", get(profile_by_id))
         .route("/api/users/{user_id}/block", post(block).delete(unblock))
+        .route("/api/users/{user_id}/followers", get(followers))
+        .route("/api/users/{user_id}/following", get(following))
         .with_state(state)
 }
 
@@ -263,7 +265,7 @@ async fn blocked(
     };
     Ok(ok(
         "Blocked users retrieved successfully",
-        json!({ "users": cards, "pagination": page.pagination(total).to_json("totalUsers") }),
+        page.pagination(total).list("users", cards, "totalUsers"),
     ))
 }
 
@@ -290,4 +292,37 @@ async fn unblock(
     }
     state.db.unblock_user(auth.id(), &user_id).await?;
     Ok(done("User unblocked successfully"))
+}
+
+/// The follow lists as live clients call them (`/api/follow/:id/...` serves the same).
+async fn followers(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Path(user_id): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    connections_answer(
+        &state,
+        viewer.id(),
+        &user_id,
+        &query,
+        Connections::Followers,
+    )
+    .await
+}
+
+async fn following(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Path(user_id): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    connections_answer(
+        &state,
+        viewer.id(),
+        &user_id,
+        &query,
+        Connections::Following,
+    )
+    .await
 }

@@ -8,6 +8,7 @@ use ulid::Ulid;
 
 use super::follows::{delete_any, delete_existing, put_new};
 use super::keys::{self, Key};
+use super::likers::{self, RecentLikers};
 use super::posts::failed_at;
 use super::{n, s, Db, Item};
 use crate::error::{ApiError, ApiResult};
@@ -29,6 +30,9 @@ pub struct CommentRecord {
     pub likes: i64,
     #[serde(default)]
     pub replies_count: i64,
+    /// The newest likers, for `likedBy` (see `likers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent_likers: RecentLikers,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -51,7 +55,7 @@ fn comment_not_found() -> ApiError {
 
 /// What a create failed on.
 pub enum CreateOutcome {
-    Created(CommentRecord),
+    Created(Box<CommentRecord>),
     PostMissing,
     ParentMissing,
 }
@@ -76,6 +80,7 @@ impl Db {
             parent_comment_id: parent.map(str::to_string),
             likes: 0,
             replies_count: 0,
+            recent_likers: Some(Default::default()),
             created_at: now.clone(),
             updated_at: now,
         };
@@ -109,7 +114,7 @@ impl Db {
             writes.push(TransactWriteItem::builder().update(update).build());
         }
         match self.transact_with_reasons(writes).await? {
-            None => Ok(CreateOutcome::Created(record)),
+            None => Ok(CreateOutcome::Created(Box::new(record))),
             Some(reasons) if failed_at(&reasons, 2) => Ok(CreateOutcome::PostMissing),
             Some(reasons) if failed_at(&reasons, 3) => Ok(CreateOutcome::ParentMissing),
             Some(_) => Err(ApiError::conflict(
@@ -285,12 +290,14 @@ impl Db {
         Ok(items.iter().filter_map(Key::of_item).collect())
     }
 
-    /// Likes (`on`) or unlikes a comment: edge + counter in 1 TransactWriteItems. `Ok(false)`
-    /// when nothing changed; 404 when the comment is gone.
+    /// Likes (`on`) or unlikes a comment: edge + counter (and `recentLikers`, judged from
+    /// `recent` as read) in 1 TransactWriteItems. `Ok(false)` when nothing changed; 404 when the
+    /// comment is gone.
     pub async fn set_comment_like(
         &self,
         post_id: &str,
         comment_id: &str,
+        recent: &RecentLikers,
         user_id: &str,
         on: bool,
     ) -> ApiResult<bool> {
@@ -306,12 +313,12 @@ impl Db {
             like.insert("createdAt".into(), s(now_rfc3339()));
             vec![
                 put_new(&self.table, like)?,
-                add_to(&self.table, &comment_key, "likes", 1)?,
+                likers::counter_update(&self.table, &comment_key, recent, user_id, true)?,
             ]
         } else {
             vec![
                 delete_existing(&self.table, &like_key)?,
-                add_to(&self.table, &comment_key, "likes", -1)?,
+                likers::counter_update(&self.table, &comment_key, recent, user_id, false)?,
             ]
         };
         match self.transact_with_reasons(writes).await? {
@@ -319,38 +326,5 @@ impl Db {
             Some(reasons) if failed_at(&reasons, 0) => Ok(false),
             Some(_) => Err(comment_not_found()),
         }
-    }
-
-    /// A comment's like counter, read consistently, and its author (for the notification):
-    /// 1 GetItem.
-    pub async fn comment_likes(
-        &self,
-        post_id: &str,
-        comment_id: &str,
-    ) -> ApiResult<(i64, Option<String>)> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::comment(post_id, comment_id).to_item()))
-            .projection_expression("likes, authorId")
-            .consistent_read(true)
-            .send()
-            .await?;
-        let likes = out
-            .item
-            .as_ref()
-            .and_then(|item| item.get("likes"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or_default()
-            .max(0);
-        let author = out
-            .item
-            .as_ref()
-            .and_then(|item| item.get("authorId"))
-            .and_then(|v| v.as_s().ok())
-            .cloned();
-        Ok((likes, author))
     }
 }

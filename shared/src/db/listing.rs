@@ -26,19 +26,17 @@ pub struct Page {
     pub items: Vec<Item>,
     pub has_more: bool,
     pub next_cursor: Option<String>,
-    pub current_page: u32,
-    pub limit: u32,
+    pub request: PageRequest,
 }
 
 impl Page {
     pub fn pagination(&self, total: Option<u64>) -> Pagination {
-        Pagination {
-            current_page: self.current_page,
-            limit: self.limit,
+        Pagination::new(
+            &self.request,
             total,
-            has_more: self.has_more,
-            next_cursor: self.next_cursor.clone(),
-        }
+            self.has_more,
+            self.next_cursor.clone(),
+        )
     }
 }
 
@@ -130,8 +128,7 @@ impl Db {
             items: page_items,
             has_more,
             next_cursor,
-            current_page: page.current_page(),
-            limit: page.limit,
+            request: page.clone(),
         })
     }
 

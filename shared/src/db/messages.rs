@@ -91,7 +91,57 @@ fn item(update: Update) -> TransactWriteItem {
     TransactWriteItem::builder().update(update).build()
 }
 
+/// Messages read at most while looking for a conversation's unread ones.
+const MAX_UNREAD_SCANNED: i32 = 1000;
+
 impl Db {
+    /// Ids of the newest messages to `recipient_id` in the conversation that are still unread,
+    /// at most `want` (the membership's unread count, which says how many there are), reading
+    /// at most `MAX_UNREAD_SCANNED` keys newest first (unread messages are the newest).
+    pub async fn unread_message_ids(
+        &self,
+        conversation_id: &str,
+        recipient_id: &str,
+        want: usize,
+    ) -> ApiResult<Vec<String>> {
+        let mut ids = Vec::new();
+        let mut start: Option<Item> = None;
+        let mut scanned = 0;
+        while ids.len() < want && scanned < MAX_UNREAD_SCANNED {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :msg)")
+                .filter_expression("recipientId = :me AND isRead = :f")
+                .expression_attribute_values(":pk", s(keys::conversation_pk(conversation_id)))
+                .expression_attribute_values(":msg", s(keys::MESSAGE_PREFIX))
+                .expression_attribute_values(":me", s(recipient_id))
+                .expression_attribute_values(":f", AttributeValue::Bool(false))
+                .projection_expression("SK")
+                .scan_index_forward(false)
+                .limit(200)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
+            scanned += out.scanned_count;
+            for item in out.items.unwrap_or_default() {
+                let id = item
+                    .get(keys::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|sk| sk.strip_prefix(keys::MESSAGE_PREFIX));
+                if let (Some(id), true) = (id, ids.len() < want) {
+                    ids.push(id.to_string());
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        Ok(ids)
+    }
+
     /// Stores the message, moves both memberships (last message, activity, counts) and the
     /// recipient's unread counters, and checks participation and blocks: 1 TransactWriteItems.
     pub async fn send_message(

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod feed;
 pub mod follows;
 pub mod keys;
+pub mod likers;
 pub mod listing;
 pub mod messages;
 pub mod notifications;

@@ -11,6 +11,7 @@ use ulid::Ulid;
 
 use super::follows::{delete_any, delete_existing, put_new};
 use super::keys::{self, Key};
+use super::likers::{self, RecentLikers};
 use super::listing::string_attr;
 use super::{n, s, Db, Item};
 use crate::error::{ApiError, ApiResult};
@@ -61,6 +62,9 @@ pub struct PostRecord {
     /// Whether the post went into the global feed (its author was public when it was made).
     #[serde(default)]
     pub in_feed: bool,
+    /// The newest likers, for `likedBy` (see `likers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent_likers: RecentLikers,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -329,7 +333,8 @@ impl Db {
 
     /// `user_id` likes the post: the like and the counter in 1 TransactWriteItems.
     /// 404 when the post does not exist.
-    pub async fn like_post(&self, post_id: &str, user_id: &str) -> ApiResult<EdgeChange> {
+    pub async fn like_post(&self, post: &PostRecord, user_id: &str) -> ApiResult<EdgeChange> {
+        let post_id = post.post_id.as_str();
         let mut like = keys::post_like(post_id, user_id).to_item();
         like.insert(keys::GSI1PK.into(), s(keys::likes_by(user_id)));
         like.insert(keys::GSI1SK.into(), s(Ulid::new().to_string()));
@@ -338,16 +343,28 @@ impl Db {
         like.insert("createdAt".into(), s(now_rfc3339()));
         let writes = vec![
             put_new(&self.table, like)?,
-            add_to_post(&self.table, post_id, "likes", 1)?,
+            likers::counter_update(
+                &self.table,
+                &keys::post(post_id),
+                &post.recent_likers,
+                user_id,
+                true,
+            )?,
         ];
         self.edge_outcome(writes).await
     }
 
-    /// Removes a like if there is one: 1 TransactWriteItems.
-    pub async fn unlike_post(&self, post_id: &str, user_id: &str) -> ApiResult<EdgeChange> {
+    /// Removes a like if there is one: 1 TransactWriteItems. `recent` is the post's
+    /// `recentLikers` as read (`&None` when not read: the counter alone changes).
+    pub async fn unlike_post(
+        &self,
+        post_id: &str,
+        recent: &RecentLikers,
+        user_id: &str,
+    ) -> ApiResult<EdgeChange> {
         let writes = vec![
             delete_existing(&self.table, &keys::post_like(post_id, user_id))?,
-            add_to_post(&self.table, post_id, "likes", -1)?,
+            likers::counter_update(&self.table, &keys::post(post_id), recent, user_id, false)?,
         ];
         self.edge_outcome(writes).await
     }
@@ -383,26 +400,5 @@ impl Db {
             Some(reasons) if failed_at(&reasons, 0) => Ok(EdgeChange::AlreadyThere),
             Some(_) => Err(ApiError::not_found("Post not found")),
         }
-    }
-
-    /// A post's current counters, read consistently: 1 GetItem.
-    pub async fn post_counter(&self, post_id: &str, counter: &str) -> ApiResult<i64> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::post(post_id).to_item()))
-            .projection_expression("#c")
-            .expression_attribute_names("#c", counter)
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(out
-            .item
-            .as_ref()
-            .and_then(|item| item.get(counter))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_default())
     }
 }

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -22,6 +22,7 @@ pub fn service(routes: Router, config: &Config) -> Router {
     routes
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
+        .layer(middleware::from_fn(envelope_rejections))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             count_ddb_calls(req, next, expose)
         }))
@@ -30,6 +31,44 @@ pub fn service(routes: Router, config: &Config) -> Router {
 
 pub async fn not_found() -> ApiError {
     ApiError::not_found("Route not found")
+}
+
+/// The framework's own refusals (405 from the method router, path and query rejections, an
+/// over-limit body) come as plain text or empty bodies: answer them as the envelope too, keeping
+/// their status and headers (`Allow` on a 405). JSON and HTML answers pass untouched.
+async fn envelope_rejections(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Framework rejections are short; anything longer is cut, never buffered whole.
+    let text = axum::body::to_bytes(body, 2048).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = match (status, text.trim()) {
+        (StatusCode::METHOD_NOT_ALLOWED, _) => "Method not allowed on this route".to_string(),
+        (_, "") => status
+            .canonical_reason()
+            .unwrap_or("Request refused")
+            .to_string(),
+        (_, text) => text.to_string(),
+    };
+    let body = serde_json::json!({ "success": false, "message": message }).to_string();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 async fn count_ddb_calls(req: Request, next: Next, expose: bool) -> Response {

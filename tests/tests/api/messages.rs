@@ -834,6 +834,9 @@ async fn image_messages_arrive_by_multipart_and_by_presigned_upload() {
         .await;
     assert_eq!(pushed["data"]["_id"], sent.data()["_id"]);
     assert!(pushed["data"]["mediaUrl"].is_string());
+    // Seed 001's `imageUrl`, which live clients read, beside `mediaUrl`, on REST and the frame.
+    assert_eq!(sent.data()["imageUrl"], sent.data()["mediaUrl"]);
+    assert_eq!(pushed["data"]["imageUrl"], pushed["data"]["mediaUrl"]);
 
     // The same through a presigned upload: the key is checked by its bytes and claimed once.
     let ticket = crate::uploads::ticket(&app, &a, "message", "image/png", PNG.len()).await;
@@ -886,6 +889,7 @@ async fn image_messages_arrive_by_multipart_and_by_presigned_upload() {
         .unwrap_or_default();
     assert_eq!(messages.len(), 2);
     assert!(messages.iter().all(|m| m["mediaUrl"].is_string()));
+    assert!(messages.iter().all(|m| m["imageUrl"].is_string()));
 
     // Unsending an image removes its object.
     let stored = app
@@ -1014,6 +1018,11 @@ pub const ROUTES: &[Route] = &[
         Access::Token,
     ),
     ("POST", "/api/messages/messages", Access::Token),
+    (
+        "PUT",
+        "/api/messages/conversations/{conversation_id}/read",
+        Access::Token,
+    ),
     (
         "PUT",
         "/api/messages/messages/{message_id}/read",

@@ -692,6 +692,7 @@ pub const ROUTES: &[Route] = &[
     ("PATCH", "/api/posts/{post_id}", Access::Token),
     ("DELETE", "/api/posts/{post_id}", Access::Token),
     ("POST", "/api/posts/{post_id}/like", Access::Token),
+    ("PUT", "/api/posts/{post_id}/like", Access::Token),
     ("DELETE", "/api/posts/{post_id}/like", Access::Token),
     ("POST", "/api/posts/{post_id}/save", Access::Token),
     ("DELETE", "/api/posts/{post_id}/save", Access::Token),

@@ -262,12 +262,14 @@ async fn comment_likes_are_idempotent_and_exact() {
     let id = comment_id(&app, &owner, &post, "like this").await;
     let path = format!("/api/posts/{post}/comments/{id}/like");
     for _ in 0..3 {
-        let liked = app.post(&path, Some(&fan.access_token), json!({})).await;
+        let liked = app
+            .request(Method::PUT, &path, Some(&fan.access_token), None)
+            .await;
         liked.expect(200);
         assert_eq!(liked.data()["_id"], id.as_str());
         assert_eq!(liked.data()["likes"], 1);
     }
-    app.post(&path, Some(&owner.access_token), json!({}))
+    app.request(Method::PUT, &path, Some(&owner.access_token), None)
         .await
         .expect(200);
     let list = app
@@ -286,7 +288,7 @@ async fn comment_likes_are_idempotent_and_exact() {
         .expect(200);
     app.post(&path, None, json!({})).await.expect(401);
     let unknown = format!("/api/posts/{post}/comments/01JXXXXXXXXXXXXXXXXXXXXXXX/like");
-    app.post(&unknown, Some(&fan.access_token), json!({}))
+    app.request(Method::PUT, &unknown, Some(&fan.access_token), None)
         .await
         .expect(404);
     delete(&app, &unknown, Some(&fan.access_token))
@@ -423,6 +425,11 @@ async fn deleting_an_account_removes_its_posts_comments_and_likes() {
 }
 
 pub const ROUTES: &[Route] = &[
+    (
+        "PUT",
+        "/api/posts/{post_id}/comments/{comment_id}/like",
+        Access::Token,
+    ),
     ("GET", "/api/posts/{post_id}/comments", Access::Optional),
     ("POST", "/api/posts/{post_id}/comments", Access::Token),
     (

@@ -94,11 +94,13 @@ pub async fn create_post(app: &TestApp, user: &TestUser, caption: &str) -> Strin
         .to_string()
 }
 
+/// `PUT .../like`: likes, idempotently (`POST` toggles).
 pub async fn like(app: &TestApp, user: &TestUser, post_id: &str) -> TestResponse {
-    app.post(
+    app.request(
+        reqwest::Method::PUT,
         &format!("/api/posts/{post_id}/like"),
         Some(&user.access_token),
-        json!({}),
+        None,
     )
     .await
 }

@@ -24,7 +24,7 @@ async fn multipart_story(
 }
 
 /// Creates an image story and answers its id.
-async fn create_story(app: &TestApp, user: &TestUser) -> String {
+pub async fn create_story(app: &TestApp, user: &TestUser) -> String {
     let response = multipart_story(
         app,
         Some(&user.access_token),

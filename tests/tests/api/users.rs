@@ -290,6 +290,8 @@ pub const ROUTES: &[Route] = &[
     ("GET", "/api/users/blocked", Access::Token),
     ("GET", "/api/users/username/{username}", Access::Optional),
     ("GET", "/api/users/{user_id}", Access::Optional),
+    ("GET", "/api/users/{user_id}/followers", Access::Optional),
+    ("GET", "/api/users/{user_id}/following", Access::Optional),
     ("POST", "/api/users/{user_id}/block", Access::Token),
     ("DELETE", "/api/users/{user_id}/block", Access::Token),
 ];
