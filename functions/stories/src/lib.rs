@@ -24,7 +24,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/api/stories",
-            post(create_story)
+            // GET is the tray too: live clients call `GET /api/stories`.
+            get(tray)
+                .post(create_story)
                 .delete(delete_all)
                 .layer(DefaultBodyLimit::max(STORY_FILE.body_limit())),
         )

@@ -440,6 +440,12 @@ async fn the_tray_shows_followed_accounts_unseen_first_then_newest() {
         vec![second.id.clone(), third.id.clone(), first.id.clone()]
     );
     app.get("/api/stories/feed", None).await.expect(401);
+    // Live clients call GET /api/stories for the same tray.
+    let alias = app.get("/api/stories", Some(&me.access_token)).await;
+    alias.expect(200);
+    let feed = app.get("/api/stories/feed", Some(&me.access_token)).await;
+    assert_eq!(alias.data(), feed.data());
+    app.get("/api/stories", None).await.expect(401);
 }
 
 #[tokio::test]
@@ -676,6 +682,7 @@ async fn deleting_an_account_removes_its_stories_and_their_media() {
 }
 
 pub const ROUTES: &[Route] = &[
+    ("GET", "/api/stories", Access::Token),
     ("POST", "/api/stories", Access::Token),
     ("DELETE", "/api/stories", Access::Token),
     ("GET", "/api/stories/feed", Access::Token),
