@@ -50,6 +50,8 @@ pub struct IndexDef {
 #[serde(rename_all = "PascalCase")]
 pub struct ProjectionDef {
     pub projection_type: String,
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Clone)]
@@ -146,6 +148,10 @@ async fn ensure_table(
                         .projection_type(ProjectionType::from(
                             index.projection.projection_type.as_str(),
                         ))
+                        .set_non_key_attributes(
+                            Some(index.projection.non_key_attributes.clone())
+                                .filter(|names| !names.is_empty()),
+                        )
                         .build(),
                 )
                 .build()?,

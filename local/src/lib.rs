@@ -20,6 +20,7 @@ pub fn app(state: AppState) -> Router {
         .merge(comments::router(state.clone()))
         .merge(messages::router(state.clone()))
         .merge(stories::router(state.clone()))
-        .merge(notifications::router(state.clone()));
+        .merge(notifications::router(state.clone()))
+        .merge(admin::router(state.clone()));
     shared::http::service(routes, &state.config)
 }

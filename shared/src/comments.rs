@@ -322,13 +322,22 @@ pub async fn delete_comment(
     comment_id: &str,
 ) -> ApiResult<()> {
     let (post, comment) = existing(state, post_id, comment_id).await?;
-    if comment.author_id != user.id && post.author_id != user.id && !crate::posts::is_admin(user) {
+    let moderated = comment.author_id != user.id && post.author_id != user.id;
+    if moderated && !crate::admin::moderation::can_moderate(user) {
         return Err(ApiError::forbidden(
             "Only the author or the post's owner can delete this comment",
         ));
     }
     state.db.delete_comment(&comment).await?;
     withdraw_comment_notifications(state, &post, &comment).await;
+    if moderated {
+        let notice = NewNotification::new(NotificationType::Moderation, &comment.author_id)
+            .post(post_id)
+            .comment(comment_id)
+            .preview(&comment.content);
+        let author = comment.author_id.as_str();
+        crate::admin::moderation::removed(state, user, author, "comment", comment_id, notice).await;
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! the DynamoDB access layer (every key lives in `db::keys`), mail, media and telemetry.
 //! Functions stay thin: parse, authorise, call into here, shape the answer.
 
+pub mod admin;
 pub mod auth;
 pub mod aws;
 pub mod cascade;

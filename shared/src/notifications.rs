@@ -31,10 +31,14 @@ pub enum NotificationType {
     FollowAccept,
     Mention,
     Message,
+    /// A moderator removed something of the recipient's.
+    Moderation,
+    /// A report the recipient filed was resolved.
+    ReportResolved,
 }
 
 impl NotificationType {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Like,
         Self::Comment,
         Self::Reply,
@@ -44,6 +48,8 @@ impl NotificationType {
         Self::FollowAccept,
         Self::Mention,
         Self::Message,
+        Self::Moderation,
+        Self::ReportResolved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +63,8 @@ impl NotificationType {
             Self::FollowAccept => "follow_accept",
             Self::Mention => "mention",
             Self::Message => "message",
+            Self::Moderation => "moderation",
+            Self::ReportResolved => "report_resolved",
         }
     }
 
@@ -77,6 +85,8 @@ impl NotificationType {
             Self::Mention if on_comment => "mentioned you in a comment.",
             Self::Mention => "mentioned you in a post.",
             Self::Message => "sent you a message.",
+            Self::Moderation => "removed your content for breaking the community rules.",
+            Self::ReportResolved => "reviewed your report.",
         }
     }
 }
@@ -89,6 +99,8 @@ pub struct NewNotification {
     pub post_id: Option<String>,
     pub comment_id: Option<String>,
     pub conversation_id: Option<String>,
+    pub story_id: Option<String>,
+    pub report_id: Option<String>,
     pub preview: Option<String>,
 }
 
@@ -100,8 +112,20 @@ impl NewNotification {
             post_id: None,
             comment_id: None,
             conversation_id: None,
+            story_id: None,
+            report_id: None,
             preview: None,
         }
+    }
+
+    pub fn story(mut self, story_id: &str) -> Self {
+        self.story_id = Some(story_id.to_string());
+        self
+    }
+
+    pub fn report(mut self, report_id: &str) -> Self {
+        self.report_id = Some(report_id.to_string());
+        self
     }
 
     pub fn post(mut self, post_id: &str) -> Self {
@@ -148,6 +172,13 @@ fn target_of(new: &NewNotification) -> String {
         NotificationType::Follow
         | NotificationType::FollowRequest
         | NotificationType::FollowAccept => String::new(),
+        NotificationType::ReportResolved => new.report_id.clone().unwrap_or_default(),
+        NotificationType::Moderation => format!(
+            "{}:{}:{}",
+            new.post_id.as_deref().unwrap_or_default(),
+            new.comment_id.as_deref().unwrap_or_default(),
+            new.story_id.as_deref().unwrap_or_default()
+        ),
         // A reply or a comment is its own event; each gets its own notification.
         _ => format!(
             "{}:{}",
@@ -170,6 +201,8 @@ pub fn notification_json(record: &NotificationRecord, actor: &UserSummary) -> Va
         "postId": record.post_id,
         "commentId": record.comment_id,
         "conversationId": record.conversation_id,
+        "storyId": record.story_id,
+        "reportId": record.report_id,
         "text": format!("{} {sentence}", actor.username),
         "preview": record.preview,
         "isRead": record.is_read,
@@ -192,6 +225,8 @@ pub async fn store(state: &AppState, actor: &UserRecord, new: &NewNotification) 
         post_id: new.post_id.clone(),
         comment_id: new.comment_id.clone(),
         conversation_id: new.conversation_id.clone(),
+        story_id: new.story_id.clone(),
+        report_id: new.report_id.clone(),
         preview: new.preview.clone(),
         is_read: false,
         created_at: crate::time::now_rfc3339(),

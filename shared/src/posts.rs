@@ -11,7 +11,7 @@ use crate::db::keys::{self, Key};
 use crate::db::likers;
 use crate::db::listing::{contains_key, string_attr, take_item, ListSource};
 use crate::db::posts::{PostMediaType, PostRecord};
-use crate::db::users::{Role, UserRecord};
+use crate::db::users::UserRecord;
 use crate::db::Item;
 use crate::error::{ApiError, ApiResult};
 use crate::notifications::{NewNotification, NotificationType};
@@ -288,10 +288,6 @@ fn check_visible(viewer: Option<&str>, author: &UserRecord, relation: &Relation)
     }
 }
 
-pub fn is_admin(user: &UserRecord) -> bool {
-    matches!(user.role, Role::Admin | Role::Root)
-}
-
 /// The post for a mutation by `user`: 404 when missing, 403 unless `user` owns it (or, when
 /// `admin_allowed`, is an admin). 1 GetItem.
 pub async fn post_for_change(
@@ -305,7 +301,8 @@ pub async fn post_for_change(
         .get_post(post_id)
         .await?
         .ok_or_else(post_not_found)?;
-    if post.author_id != user.id && !(admin_allowed && is_admin(user)) {
+    if post.author_id != user.id && !(admin_allowed && crate::admin::moderation::can_moderate(user))
+    {
         return Err(ApiError::forbidden(
             "You are not allowed to change this post",
         ));
@@ -357,10 +354,16 @@ pub async fn update_caption(
     Ok(PostView::build(state, &post, user, flags).await)
 }
 
-/// Deletes a post (owner or admin) with everything hanging off it, and its media.
+/// Deletes a post (owner, or a moderator: `postModify`) with everything hanging off it, and its
+/// media.
 pub async fn delete_post(state: &AppState, user: &UserRecord, post_id: &str) -> ApiResult<()> {
     let post = post_for_change(state, user, post_id, true).await?;
-    remove_post(state, &post).await
+    remove_post(state, &post).await?;
+    let notice = NewNotification::new(NotificationType::Moderation, &post.author_id)
+        .post(post_id)
+        .preview(&post.caption);
+    crate::admin::moderation::removed(state, user, &post.author_id, "post", post_id, notice).await;
+    Ok(())
 }
 
 /// The post, its edges, entries and media object.

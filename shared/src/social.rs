@@ -166,6 +166,7 @@ mod tests {
             is_verified: true,
             role: Default::default(),
             status: Default::default(),
+            permissions: None,
             token_version: 0,
             bio: None,
             website: None,

@@ -404,7 +404,7 @@ pub async fn story_viewers(
     Ok((cards, page.pagination(Some(total))))
 }
 
-/// Deletes one active story (owner only) with its views and media: 1 Query of its partition
+/// Deletes one active story (owner, or a moderator) with its views and media: 1 Query of its partition
 /// + 1 BatchWriteItem per 25 items, and an S3 DeleteObject.
 pub async fn delete_story(state: &AppState, user: &UserRecord, story_id: &str) -> ApiResult<()> {
     let partition = state
@@ -413,11 +413,18 @@ pub async fn delete_story(state: &AppState, user: &UserRecord, story_id: &str) -
         .await?
         .filter(|p| p.expires_at > now_epoch())
         .ok_or_else(story_not_found)?;
-    if partition.author_id != user.id {
+    if partition.author_id != user.id && !crate::admin::moderation::can_moderate(user) {
         return Err(ApiError::forbidden("You can only delete your own stories"));
     }
     state.db.delete_keys(&partition.keys).await?;
     state.media.delete_quietly(&partition.media_key).await;
+    let notice = crate::notifications::NewNotification::new(
+        crate::notifications::NotificationType::Moderation,
+        &partition.author_id,
+    )
+    .story(story_id);
+    let owner = partition.author_id.as_str();
+    crate::admin::moderation::removed(state, user, owner, "story", story_id, notice).await;
     Ok(())
 }
 

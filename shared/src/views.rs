@@ -29,6 +29,10 @@ pub struct OwnUser {
     pub is_private: bool,
     pub is_verified: bool,
     pub role: Role,
+    /// What the account may do (seed 004): root everything, users `postRead`.
+    pub permissions: crate::admin::permissions::Permissions,
+    /// `active` or `unverified-email` (a disabled account cannot sign in to see its profile).
+    pub status: &'static str,
     pub followers_count: i64,
     pub following_count: i64,
     pub posts_count: i64,
@@ -50,6 +54,8 @@ impl OwnUser {
             is_private: user.is_private,
             is_verified: user.is_verified,
             role: user.role,
+            permissions: crate::admin::permissions::effective(user),
+            status: user.admin_state(),
             followers_count: user.followers_count,
             following_count: user.following_count,
             posts_count: user.posts_count,
@@ -183,5 +189,68 @@ impl UserCard {
             }
         }
         cards
+    }
+}
+
+/// A user as admins see them (seed 004's shape beside this API's own fields).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminUser {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Seed 004 names the id `id`.
+    #[serde(rename = "id")]
+    pub plain_id: String,
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// `active`, `disabled` or `unverified-email`.
+    pub status: &'static str,
+    pub role: Role,
+    pub permissions: crate::admin::permissions::Permissions,
+    pub is_verified: bool,
+    pub is_private: bool,
+    pub profile_picture: Option<String>,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub posts_count: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Seed 004's `firstName`/`lastName` from the one full name this API keeps.
+pub fn split_name(full_name: &str) -> (String, String) {
+    let trimmed = full_name.trim();
+    match trimmed.split_once(char::is_whitespace) {
+        Some((first, last)) => (first.to_string(), last.trim().to_string()),
+        None => (trimmed.to_string(), String::new()),
+    }
+}
+
+impl AdminUser {
+    pub async fn from_record(user: &UserRecord, media: &Media) -> Self {
+        let (first_name, last_name) = split_name(&user.full_name);
+        Self {
+            id: user.id.clone(),
+            plain_id: user.id.clone(),
+            username: user.username.clone(),
+            email: user.email.clone(),
+            full_name: user.full_name.clone(),
+            first_name,
+            last_name,
+            status: user.admin_state(),
+            role: user.role,
+            permissions: crate::admin::permissions::effective(user),
+            is_verified: user.is_verified,
+            is_private: user.is_private,
+            profile_picture: picture_url(user, media).await,
+            followers_count: user.followers_count,
+            following_count: user.following_count,
+            posts_count: user.posts_count,
+            created_at: user.created_at.clone(),
+            updated_at: user.updated_at.clone(),
+        }
     }
 }

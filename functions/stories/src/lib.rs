@@ -4,7 +4,7 @@
 
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::response::IntoResponse;
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch};
 use axum::Router;
 use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};

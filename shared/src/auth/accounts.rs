@@ -264,6 +264,7 @@ pub async fn register(state: &AppState, input: Registration) -> ApiResult<UserRe
         is_verified: false,
         role: Role::User,
         status: Status::Active,
+        permissions: Some(crate::admin::permissions::Permissions::user_default()),
         token_version: 0,
         bio: None,
         website: None,

@@ -425,6 +425,67 @@ pub fn notification_sent(actor: &str, recipient: &str, notification_id: &str) ->
     )
 }
 
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+pub const GSI3: &str = "GSI3";
+pub const GSI3PK: &str = "GSI3PK";
+pub const GSI3SK: &str = "GSI3SK";
+
+/// GSI2 partition of the admin directory: every profile in exactly one of
+/// `active`, `disabled`, `unverified-email`.
+pub fn directory(state: &str) -> String {
+    format!("USERS#{state}")
+}
+
+/// The directory's sort key: creation time, then the id (unique, so it orders every user).
+pub fn directory_sort(created_at: &str, user_id: &str) -> String {
+    format!("{created_at}#{user_id}")
+}
+
+/// GSI3 partition (sparse) of the users holding an elevated role.
+pub fn role_partition(role: &str) -> String {
+    format!("ROLE#{role}")
+}
+
+/// A report; GSI1 `reports_with_status` lists them oldest first, GSI3 `reports_on` per target.
+pub fn report(report_id: &str) -> Key {
+    Key::new(format!("REPORT#{report_id}"), "REPORT")
+}
+
+pub fn reports_with_status(status: &str) -> String {
+    format!("REPORTS#{status}")
+}
+
+pub fn reports_on(target_type: &str, target_id: &str) -> String {
+    format!("REPORTSON#{target_type}#{target_id}")
+}
+
+/// Exists while `reporter` has an open report on the target: one open report each.
+pub fn open_report_claim(target_type: &str, target_id: &str, reporter: &str) -> Key {
+    Key::new(
+        format!("REPORTSON#{target_type}#{target_id}"),
+        format!("OPENBY#{reporter}"),
+    )
+}
+
+/// An audit entry. All entries share the partition `AUDIT` (newest first by ULID); GSI1 lists
+/// one actor's, GSI3 one target's.
+pub fn audit_entry(entry_id: &str) -> Key {
+    Key::new(AUDIT_PK, format!("ENTRY#{entry_id}"))
+}
+
+pub const AUDIT_PK: &str = "AUDIT";
+pub const AUDIT_ENTRY_PREFIX: &str = "ENTRY#";
+
+pub fn audit_by(actor_id: &str) -> String {
+    format!("AUDITBY#{actor_id}")
+}
+
+pub fn audit_on(target_id: &str) -> String {
+    format!("AUDITON#{target_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,11 @@
 //! The DynamoDB access layer: one module per entity, every key from `keys`.
 
+pub mod audit;
 pub mod blocks;
 pub mod comments;
 pub mod connections;
 pub mod conversations;
+pub mod directory;
 pub mod feed;
 pub mod follows;
 pub mod keys;
@@ -12,6 +14,7 @@ pub mod listing;
 pub mod messages;
 pub mod notifications;
 pub mod posts;
+pub mod reports;
 pub mod search;
 pub mod search_history;
 pub mod sessions;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Key};
 use super::{cancellation_reasons, is_condition_failed, n, s, Db, Item};
+use crate::admin::permissions::Permissions;
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -38,6 +39,9 @@ pub struct UserRecord {
     pub role: Role,
     #[serde(default)]
     pub status: Status,
+    /// What an admin granted (seed 004); `None` means the role's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
     /// Bumped to revoke every access and refresh token issued before.
     #[serde(default)]
     pub token_version: u64,
@@ -65,6 +69,39 @@ impl UserRecord {
     pub fn is_active(&self) -> bool {
         self.status == Status::Active
     }
+
+    /// The status admins see and filter on: `disabled`, else `unverified-email` until the email
+    /// is verified, else `active`.
+    pub fn admin_state(&self) -> &'static str {
+        match (self.status, self.is_verified) {
+            (Status::Disabled, _) => ADMIN_DISABLED,
+            (Status::Active, false) => ADMIN_UNVERIFIED,
+            (Status::Active, true) => ADMIN_ACTIVE,
+        }
+    }
+}
+
+pub const ADMIN_ACTIVE: &str = "active";
+pub const ADMIN_DISABLED: &str = "disabled";
+pub const ADMIN_UNVERIFIED: &str = "unverified-email";
+pub const ADMIN_STATES: [&str; 3] = [ADMIN_ACTIVE, ADMIN_DISABLED, ADMIN_UNVERIFIED];
+
+/// The attributes that file a profile in the admin directory (GSI2, by state) and, for admins
+/// and roots, in the role index (GSI3). Written with the profile and whenever state or role move.
+pub fn directory_attributes(user: &UserRecord) -> Item {
+    let sort = keys::directory_sort(&user.created_at, &user.id);
+    let state = user.admin_state();
+    let mut item = Item::from([
+        (keys::GSI2PK.to_string(), s(keys::directory(state))),
+        (keys::GSI2SK.to_string(), s(&sort)),
+        ("adminState".to_string(), s(state)),
+    ]);
+    if user.role != Role::User {
+        let role = crate::admin::permissions::role_name(user.role);
+        item.insert(keys::GSI3PK.into(), s(keys::role_partition(role)));
+        item.insert(keys::GSI3SK.into(), s(sort));
+    }
+    item
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -99,6 +136,7 @@ impl Db {
         let mut profile: Item = serde_dynamo::to_item(user)?;
         profile.extend(keys::user(&user.id).to_item());
         profile.extend(super::search::name_index(&user.full_name));
+        profile.extend(directory_attributes(user));
         let mut username_claim = claim_item(&keys::username_claim(&user.username), &user.id);
         username_claim.extend(super::search::username_index(&user.username));
         let mut writes = vec![
@@ -136,6 +174,75 @@ impl Db {
                 _ => Err(err.into()),
             },
         }
+    }
+
+    /// Writes what an admin changed (role, permissions, status, verification) with the profile's
+    /// directory attributes and the audit entry: 1 TransactWriteItems. `revoke` bumps the token
+    /// version (a disabled account's tokens stop at once). `Ok(false)` when the profile moved
+    /// since `before` was read.
+    pub async fn update_admin_fields(
+        &self,
+        before: &UserRecord,
+        after: &UserRecord,
+        revoke: bool,
+        audit: TransactWriteItem,
+    ) -> ApiResult<bool> {
+        let directory = directory_attributes(after);
+        let mut sets: Vec<String> = vec![
+            "#role = :role".into(),
+            "#status = :status".into(),
+            "isVerified = :verified".into(),
+            "updatedAt = :now".into(),
+        ];
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::user(&after.id).to_item()))
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":role", serde_dynamo::to_attribute_value(after.role)?)
+            .expression_attribute_values(":oldRole", serde_dynamo::to_attribute_value(before.role)?)
+            .expression_attribute_values(":status", serde_dynamo::to_attribute_value(after.status)?)
+            .expression_attribute_values(
+                ":verified",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(after.is_verified),
+            )
+            .expression_attribute_values(":now", s(crate::time::now_rfc3339()))
+            .expression_attribute_values(
+                ":tv",
+                n(i64::try_from(before.token_version).unwrap_or(i64::MAX)),
+            )
+            .condition_expression(
+                "attribute_exists(PK) AND #role = :oldRole AND tokenVersion = :tv",
+            );
+        if let Some(permissions) = &after.permissions {
+            sets.push("#perms = :perms".into());
+            update = update
+                .expression_attribute_names("#perms", "permissions")
+                .expression_attribute_values(
+                    ":perms",
+                    serde_dynamo::to_attribute_value(permissions)?,
+                );
+        }
+        for (i, (name, value)) in directory.into_iter().enumerate() {
+            sets.push(format!("#d{i} = :d{i}"));
+            update = update
+                .expression_attribute_names(format!("#d{i}"), name)
+                .expression_attribute_values(format!(":d{i}"), value);
+        }
+        if revoke {
+            sets.push("tokenVersion = tokenVersion + :one".into());
+            update = update.expression_attribute_values(":one", n(1));
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if after.role == Role::User {
+            expression.push_str(" REMOVE GSI3PK, GSI3SK");
+        }
+        let update = update.update_expression(expression).build()?;
+        self.transact(vec![
+            TransactWriteItem::builder().update(update).build(),
+            audit,
+        ])
+        .await
     }
 
     /// A strongly consistent read: token versions must be seen the moment they change.
@@ -235,8 +342,18 @@ impl Db {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(keys::user(user_id).to_item()))
-            .update_expression("SET isVerified = :true, updatedAt = :now")
-            .condition_expression("attribute_exists(PK)")
+            // An active account moves to the directory's `active` partition; a disabled one
+            // stays as it is (its state is the admins' to change).
+            .update_expression(
+                "SET isVerified = :true, updatedAt = :now, GSI2PK = :active, adminState = :state",
+            )
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(#status) OR #status = :on)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":on", s("active"))
+            .expression_attribute_values(":active", s(keys::directory(ADMIN_ACTIVE)))
+            .expression_attribute_values(":state", s(ADMIN_ACTIVE))
             .expression_attribute_values(
                 ":true",
                 aws_sdk_dynamodb::types::AttributeValue::Bool(true),

@@ -132,3 +132,36 @@ async fn stories_function_lists_a_users_stories_through_an_http_api_event() {
     assert_eq!(data["stories"][0]["_id"], created.data()["_id"]);
     assert_eq!(data["stories"][0]["mediaType"], "image");
 }
+
+#[tokio::test]
+async fn admin_function_lists_users_through_an_http_api_event() {
+    let app = spawn_app().await;
+    let root = app.signed_in_user().await;
+    let listed = app.signed_in_user().await;
+    match shared::admin::manage::grant_root(&app.state.db, &root.email).await {
+        Ok(shared::admin::manage::Granted::Now(_)) => {}
+        other => panic!("grant-root: {other:?}"),
+    }
+    let runtime = start("admin").await;
+    let event = fixture("http-admin-users.json")
+        .to_string()
+        .replace("__USERNAME__", &listed.username)
+        .replace("__TOKEN__", &root.access_token);
+    let event: Value = serde_json::from_str(&event).unwrap_or_default();
+    let answer = runtime.invoke(event).await.unwrap_or_default();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let data = &body(&answer)["data"];
+    assert_eq!(data["usersCount"], 1);
+    assert_eq!(data["users"][0]["_id"], listed.id.as_str());
+    assert_eq!(data["users"][0]["status"], "unverified-email");
+
+    // A user without the permission is refused by the same process.
+    let event = fixture("http-admin-users.json")
+        .to_string()
+        .replace("__USERNAME__", &listed.username)
+        .replace("__TOKEN__", &listed.access_token);
+    let event: Value = serde_json::from_str(&event).unwrap_or_default();
+    let refused = runtime.invoke(event).await.unwrap_or_default();
+    assert_eq!(refused["statusCode"], 403, "{refused}");
+    assert_eq!(body(&refused)["success"], false);
+}

@@ -1,6 +1,7 @@
 //! The black-box suite: one binary, real HTTP against the local stack, moto behind it.
 
 mod account_deletion;
+mod admin;
 mod auth;
 mod blocks;
 mod follow;

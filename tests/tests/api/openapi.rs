@@ -169,7 +169,8 @@ fn secured_routes() -> BTreeMap<(String, String), bool> {
 
 #[test]
 fn every_secured_route_has_a_token_test_with_its_documented_access() {
-    let tables: [&[Route]; 11] = [
+    let tables: [&[Route]; 12] = [
+        crate::admin::ROUTES,
         crate::auth::ROUTES,
         crate::users::ROUTES,
         crate::follow::ROUTES,

@@ -224,6 +224,7 @@ pub async fn fixture_user(app: &TestApp) -> TestUser {
         is_verified: true,
         role: Default::default(),
         status: Default::default(),
+        permissions: Some(shared::admin::permissions::Permissions::user_default()),
         token_version: 0,
         bio: None,
         website: None,
