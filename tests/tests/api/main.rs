@@ -6,6 +6,7 @@ mod blocks;
 mod follow;
 mod health;
 mod lambda_events;
+mod mail_inbox;
 mod messages;
 mod notifications;
 mod openapi;
