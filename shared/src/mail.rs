@@ -1,10 +1,12 @@
 //! Outgoing mail through SES. Locally (`MAIL_ECHO`) every message is also printed, so the
 //! link and code can be read off the console, and the local stack attaches an [`Outbox`] that
-//! keeps every sent message for `GET /_aws/ses` (never in Lambda).
+//! keeps every sent message for `GET /_aws/ses` (never in Lambda). Without the `ses` feature
+//! the SES client is not linked and sending fails (only the auth function sends mail).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+#[cfg(feature = "ses")]
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 
 use crate::config::Config;
@@ -12,6 +14,7 @@ use crate::error::ApiResult;
 
 #[derive(Clone)]
 pub struct Mailer {
+    #[cfg(feature = "ses")]
     client: aws_sdk_ses::Client,
     from: String,
     echo: bool,
@@ -86,9 +89,19 @@ impl Outbox {
 }
 
 impl Mailer {
+    #[cfg(feature = "ses")]
     pub fn new(client: aws_sdk_ses::Client, config: &Config) -> Self {
         Self {
             client,
+            from: config.mail_from.clone(),
+            echo: config.mail_echo,
+            outbox: None,
+        }
+    }
+
+    #[cfg(not(feature = "ses"))]
+    pub fn new(config: &Config) -> Self {
+        Self {
             from: config.mail_from.clone(),
             echo: config.mail_echo,
             outbox: None,
@@ -101,6 +114,16 @@ impl Mailer {
         self
     }
 
+    #[cfg(not(feature = "ses"))]
+    pub async fn send(&self, email: Email) -> ApiResult<()> {
+        let _ = (&self.from, self.echo, &self.outbox);
+        Err(crate::error::ApiError::internal(format!(
+            "mail to {} not sent: this binary is built without the `ses` feature",
+            email.to
+        )))
+    }
+
+    #[cfg(feature = "ses")]
     pub async fn send(&self, email: Email) -> ApiResult<()> {
         if self.echo {
             println!(
