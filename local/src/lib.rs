@@ -27,5 +27,6 @@ pub fn app(mut state: AppState) -> Router {
         .merge(messages::router(state.clone()))
         .merge(stories::router(state.clone()))
         .merge(notifications::router(state.clone()));
-    shared::http::service(routes, &state.config)
+    // The docs router answers its own 404s; merged without it, unknown paths get the shared fallback.
+    shared::http::service(routes.merge(docs::routes()), &state.config)
 }
