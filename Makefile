@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/insta-target
 export AWS_LC_SYS_NO_JITTER_ENTROPY := 1
 export MOTO_PORT PORT WS_PORT
 
-.PHONY: help dev test lint fmt clippy cfn-lint build lambda lambda-tools sam-build watch bench clean venv
+.PHONY: help dev test lint fmt clippy cfn-lint build lambda lambda-tools sam-build watch bench bench-long clean venv
 
 help:
 	@echo "make dev    - moto + the whole API on http://127.0.0.1:$(PORT) (Ctrl-C stops everything)"
@@ -23,6 +23,7 @@ help:
 	@echo "make lambda - release arm64 bootstraps for every function (cargo-lambda, no SAM)"
 	@echo "make sam-build - sam validate --lint + sam build (what sam deploy ships)"
 	@echo "make bench  - the benchmark behind BENCHMARKS.md"
+	@echo "make bench-long - the long-session benchmark (5000 mixed requests, one make dev stack)"
 
 venv: $(VENV)/.installed
 
@@ -73,6 +74,9 @@ sam-build: lambda-tools
 
 bench: venv
 	local/scripts/bench.sh
+
+bench-long: venv
+	local/scripts/bench_long.sh
 
 clean:
 	cargo clean

@@ -9,6 +9,7 @@ mod health;
 mod lambda_events;
 mod mail_inbox;
 mod messages;
+mod moto_transactions;
 mod notifications;
 mod openapi;
 mod posts;
