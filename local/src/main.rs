@@ -1,4 +1,5 @@
-//! `make dev`: creates the AWS resources in moto, then serves the whole API on PORT.
+//! `make dev`: creates the AWS resources in moto, then serves the whole API on PORT
+//! (`--create-resources`: creates them and exits, for `make watch`).
 
 use std::net::SocketAddr;
 
@@ -30,6 +31,10 @@ async fn main() -> Result<(), local::bootstrap::BoxError> {
     )
     .await?;
     tracing::info!(table = %config.table_name, bucket = %config.media_bucket, "resources ready");
+    // `make watch` only needs the resources: cargo lambda watch serves the functions.
+    if std::env::args().any(|arg| arg == "--create-resources") {
+        return Ok(());
+    }
 
     let state = AppState::new(config).await;
     let ws_address = SocketAddr::from(([127, 0, 0, 1], ws_port));

@@ -3,10 +3,6 @@
 //! stored first either way, so an offline user reads them over REST).
 
 use aws_config::SdkConfig;
-use aws_sdk_apigatewaymanagement::error::SdkError;
-use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
-use aws_sdk_apigatewaymanagement::primitives::Blob;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use serde_json::{json, Value};
 
 use crate::config::Config;
@@ -78,18 +74,16 @@ pub enum Delivery {
 
 #[derive(Clone)]
 pub struct Realtime {
-    client: Option<aws_sdk_apigatewaymanagement::Client>,
+    client: Option<management::Client>,
     db: Db,
 }
 
 impl Realtime {
     pub fn new(sdk: &SdkConfig, config: &Config, db: Db) -> Self {
-        let client = config.ws_management_endpoint.as_ref().map(|endpoint| {
-            let conf = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
-                .endpoint_url(endpoint)
-                .build();
-            aws_sdk_apigatewaymanagement::Client::from_conf(conf)
-        });
+        let client = config
+            .ws_management_endpoint
+            .as_ref()
+            .and_then(|endpoint| management::client(sdk, endpoint));
         Self { client, db }
     }
 
@@ -102,24 +96,14 @@ impl Realtime {
         let Some(client) = &self.client else {
             return Delivery::Failed;
         };
-        let result = client
-            .post_to_connection()
-            .connection_id(connection_id)
-            .data(Blob::new(frame.as_bytes().to_vec()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Delivery::Delivered,
-            Err(err) if is_gone(&err) => {
+        match management::post(client, connection_id, frame).await {
+            Delivery::Gone => {
                 if let Err(err) = self.db.delete_connection(connection_id).await {
                     tracing::warn!(%connection_id, ?err, "deleting a gone connection");
                 }
                 Delivery::Gone
             }
-            Err(err) => {
-                tracing::warn!(%connection_id, ?err, "push failed");
-                Delivery::Failed
-            }
+            delivery => delivery,
         }
     }
 
@@ -208,10 +192,7 @@ impl Realtime {
         };
         let closes = connections.iter().map(|id| async move {
             // A 410 means it is closed already; either way the record goes.
-            let closed = client.delete_connection().connection_id(id).send().await;
-            if let Err(err) = closed {
-                tracing::debug!(connection_id = %id, ?err, "closing a connection");
-            }
+            management::close(client, id).await;
             if let Err(err) = self.db.delete_connection(id).await {
                 tracing::warn!(connection_id = %id, ?err, "deleting a connection record");
             }
@@ -227,13 +208,82 @@ impl Realtime {
     }
 }
 
-fn is_gone(err: &SdkError<PostToConnectionError, HttpResponse>) -> bool {
-    match err {
-        SdkError::ServiceError(service) => {
-            matches!(service.err(), PostToConnectionError::GoneException(_))
-                || service.raw().status().as_u16() == 410
+/// The Management API client, linked only with the `realtime` feature.
+#[cfg(feature = "realtime")]
+mod management {
+    use aws_config::SdkConfig;
+    use aws_sdk_apigatewaymanagement::error::SdkError;
+    use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
+    use aws_sdk_apigatewaymanagement::primitives::Blob;
+
+    use super::Delivery;
+
+    pub type Client = aws_sdk_apigatewaymanagement::Client;
+
+    pub fn client(sdk: &SdkConfig, endpoint: &str) -> Option<Client> {
+        let conf = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
+            .endpoint_url(endpoint)
+            .build();
+        Some(Client::from_conf(conf))
+    }
+
+    /// One frame to one connection; `Gone` for a 410.
+    pub async fn post(client: &Client, connection_id: &str, frame: &str) -> Delivery {
+        let result = client
+            .post_to_connection()
+            .connection_id(connection_id)
+            .data(Blob::new(frame.as_bytes().to_vec()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Delivery::Delivered,
+            Err(SdkError::ServiceError(service))
+                if matches!(service.err(), PostToConnectionError::GoneException(_))
+                    || service.raw().status().as_u16() == 410 =>
+            {
+                Delivery::Gone
+            }
+            Err(err) => {
+                tracing::warn!(%connection_id, ?err, "push failed");
+                Delivery::Failed
+            }
         }
-        _ => false,
+    }
+
+    /// Closes a connection; a 410 means it is closed already.
+    pub async fn close(client: &Client, connection_id: &str) {
+        let closed = client
+            .delete_connection()
+            .connection_id(connection_id)
+            .send()
+            .await;
+        if let Err(err) = closed {
+            tracing::debug!(%connection_id, ?err, "closing a connection");
+        }
+    }
+}
+
+/// Built without the `realtime` feature: no client can exist, pushes are no-ops.
+#[cfg(not(feature = "realtime"))]
+mod management {
+    use aws_config::SdkConfig;
+
+    use super::Delivery;
+
+    #[derive(Clone, Debug)]
+    pub enum Client {}
+
+    pub fn client(_sdk: &SdkConfig, endpoint: &str) -> Option<Client> {
+        tracing::warn!(%endpoint, "built without the `realtime` feature: pushes are disabled");
+        None
+    }
+
+    pub async fn post(client: &Client, _connection_id: &str, _frame: &str) -> Delivery {
+        match *client {}
+    }
+
+    pub async fn close(client: &Client, _connection_id: &str) {
+        match *client {}
     }
 }
 

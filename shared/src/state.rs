@@ -42,7 +42,10 @@ impl AppState {
                 Db::new(clients.dynamodb.clone(), config.table_name.clone()),
             ),
             db: Db::new(clients.dynamodb, config.table_name.clone()),
+            #[cfg(feature = "ses")]
             mailer: Mailer::new(clients.ses, &config),
+            #[cfg(not(feature = "ses"))]
+            mailer: Mailer::new(&config),
             media: Media::new(clients.s3, &config),
             tokens: TokenKeys::new(&config),
             config,

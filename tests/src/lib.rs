@@ -1,6 +1,7 @@
 //! Helpers for the black-box suite: `spawn_app` starts the real router on a free port against
 //! moto, and typed helpers speak to it over real HTTP.
 
+pub mod browser;
 pub mod lambda;
 
 use std::collections::HashMap;
@@ -293,29 +294,35 @@ impl TestApp {
         }
     }
 
-    /// Messages SES (moto) accepted for `to`, oldest first.
+    /// Messages SES accepted for `to`, oldest first, from the local stack's inbox
+    /// (`GET /_aws/ses?email=`, LocalStack's shape).
     pub async fn mail_to(&self, to: &str) -> Vec<Mail> {
-        let data: Value = match self
+        let response = match self
             .client
-            .get(format!("{}/moto-api/data.json", moto_url()))
+            .get(self.url("/_aws/ses"))
+            .query(&[("email", to)])
             .send()
             .await
         {
-            Ok(response) => response.json().await.unwrap_or_default(),
-            Err(err) => panic!("reading moto's mail: {err}"),
+            Ok(response) => response,
+            Err(err) => panic!("reading the local inbox: {err}"),
         };
-        data["ses"]["Message"]
+        let data: Value = response.json().await.unwrap_or_default();
+        data["messages"]
             .as_array()
             .into_iter()
             .flatten()
             .filter(|m| {
-                m["destinations"]["ToAddresses"]
+                m["Destination"]["ToAddresses"]
                     .as_array()
                     .is_some_and(|to_list| to_list.iter().any(|a| a == to))
             })
             .map(|m| Mail {
-                subject: m["subject"].as_str().unwrap_or_default().to_string(),
-                body: m["body"].as_str().unwrap_or_default().to_string(),
+                subject: m["Subject"].as_str().unwrap_or_default().to_string(),
+                body: m["Body"]["text_part"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             })
             .collect()
     }
