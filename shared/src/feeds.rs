@@ -55,6 +55,9 @@ async fn feed_entries(
 ) -> ApiResult<Vec<Item>> {
     let (first_day, mut start_key) = match start {
         Some(key) => {
+            if key.len() != 2 || string_attr(&key, keys::SK).is_none() {
+                return Err(ApiError::invalid_field("cursor", "cursor is invalid"));
+            }
             let day = match key.get(keys::PK) {
                 Some(AttributeValue::S(pk)) => parse_day(pk).map(day_string),
                 _ => None,
@@ -64,7 +67,7 @@ async fn feed_entries(
         }
         None => (day_string(OffsetDateTime::now_utc().date()), None),
     };
-    let mut entries: Vec<Item> = Vec::with_capacity(wanted);
+    let mut entries: Vec<Item> = Vec::with_capacity(wanted.min(256));
     let mut day = first_day.clone();
     let mut older_days: Option<std::vec::IntoIter<String>> = None;
     for _ in 0..max_days {

@@ -326,7 +326,8 @@ pub async fn list(
     let page = query.page_request()?;
     if let Start::After(key) = &page.start {
         let expected = keys::notifications_of(&me.id);
-        if string_attr(key, keys::GSI1PK) != Some(expected.as_str()) {
+        let names = [keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK];
+        if !crate::db::listing::cursor_matches(key, &names, keys::GSI1PK, &expected) {
             return Err(ApiError::invalid_field("cursor", "cursor is invalid"));
         }
     }

@@ -135,7 +135,11 @@ async fn followers_page(app: &TestApp, target: &str, query: &str) -> Value {
         .get(&format!("/api/follow/{target}/followers?{query}"), None)
         .await;
     response.expect(200);
-    assert_eq!(response.ddb_calls(), 2, "1 Query + 1 BatchGet");
+    assert_eq!(
+        response.ddb_calls(),
+        3,
+        "1 BatchGet (owner, before the list) + 1 Query + 1 BatchGet"
+    );
     response.data().clone()
 }
 

@@ -4,6 +4,7 @@ mod account_deletion;
 mod auth;
 mod blocks;
 mod follow;
+mod hardening;
 mod health;
 mod lambda_events;
 mod messages;

@@ -325,15 +325,19 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     // The sender reading changes nothing.
     let by_sender = messages(&app, &a, &conversation, "").await;
     by_sender.expect(200);
-    assert_eq!(by_sender.ddb_calls(), 3, "auth + 1 Query + 1 BatchGet");
+    assert_eq!(
+        by_sender.ddb_calls(),
+        4,
+        "auth + 1 GetItem (membership first) + 1 Query + 1 BatchGet"
+    );
     assert_eq!(unread(&app, &b).await, 3);
 
     let read = messages(&app, &b, &conversation, "").await;
     read.expect(200);
     assert_eq!(
         read.ddb_calls(),
-        5,
-        "auth + 1 Query + 1 BatchGet + 1 transaction + 1 Query for the receipt push"
+        6,
+        "auth + 1 GetItem + 1 Query + 1 BatchGet + 1 transaction + 1 Query for the receipt push"
     );
     let list = &read.data()["messages"];
     let contents: Vec<&str> = list
@@ -357,7 +361,7 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     // Reading again writes nothing and keeps the count at zero.
     let again = messages(&app, &b, &conversation, "").await;
     again.expect(200);
-    assert_eq!(again.ddb_calls(), 3);
+    assert_eq!(again.ddb_calls(), 4);
     assert_eq!(unread(&app, &b).await, 0);
 }
 
