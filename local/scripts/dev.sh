@@ -22,6 +22,10 @@ export S3_FORCE_PATH_STYLE=1
 # The WebSocket API and its @connections endpoint (local/src/websocket.rs) share one port.
 export WS_PORT=${WS_PORT:-3001}
 export WS_MANAGEMENT_ENDPOINT=${WS_MANAGEMENT_ENDPOINT:-http://127.0.0.1:${WS_PORT}}
+# Test suites register hundreds of users from this one loopback address: per-source budgets are
+# high here; every per-user and per-account limit keeps its default.
+export RATE_LIMIT_LOGIN_SOURCE=${RATE_LIMIT_LOGIN_SOURCE:-100000/900}
+export RATE_LIMIT_REGISTER_SOURCE=${RATE_LIMIT_REGISTER_SOURCE:-100000/3600}
 export RUST_LOG=${RUST_LOG:-info}
 
 cargo build --package local --bin local

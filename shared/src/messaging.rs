@@ -410,6 +410,7 @@ pub async fn send_message(
         // Not the conversation between these two users: the caller is not its participant.
         return Err(conversation_not_found());
     }
+    crate::limits::take(state, crate::limits::Action::Message, &me.id).await?;
     let source = match (message_type, file, media_key) {
         (MESSAGE_TYPE_IMAGE, Some(bytes), _) => Some(MediaSource::Bytes(bytes)),
         (MESSAGE_TYPE_IMAGE, None, Some(key)) => Some(MediaSource::UploadKey(key.to_string())),

@@ -103,8 +103,10 @@ pub fn block(blocker: &str, blocked: &str) -> Key {
 }
 
 /// Failed-login window per identifier (email or username).
-pub fn login_failures(identifier: &str) -> Key {
-    Key::new(format!("LOGINFAIL#{identifier}"), "LOGINFAIL")
+/// A budget counter: one item per (action, subject, fixed window index), with a TTL. Subjects
+/// are user ids, account ids, normalised addresses or source IPs.
+pub fn budget(action: &str, subject: &str, window: i64) -> Key {
+    Key::new(format!("BUDGET#{action}#{subject}"), format!("W#{window}"))
 }
 
 // ---------- follow graph ----------

@@ -20,8 +20,9 @@ async fn following_a_public_account_is_immediate_idempotent_and_exact() {
     assert_eq!(first.data()["status"], "following");
     assert_eq!(
         first.ddb_calls(),
-        4,
-        "auth + one transaction + the follow notification's transaction + its push Query"
+        5,
+        "auth + the follow budget + one transaction + the follow notification's transaction + \
+         its push Query"
     );
     let again = follow(&app, &fan, &star.id).await;
     again.expect(200);

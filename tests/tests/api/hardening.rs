@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::posts_support::*;
 use crate::social_support::*;
+use api_tests::PASSWORD;
 
 fn ids_of(list: &Value) -> Vec<String> {
     list.as_array()
@@ -217,4 +218,329 @@ async fn a_cursor_from_another_list_is_a_400() {
     )
     .await
     .expect(200);
+}
+
+// ---------- argon2 and login throttling ----------
+
+fn retry_after(response: &api_tests::TestResponse) -> u64 {
+    response
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Retry-After: {:?}", response.headers))
+}
+
+/// Waits until at least `needed` seconds are left in the current fixed window of `window`
+/// seconds, so that a burst the test sends lands in one window.
+async fn fresh_window(window: i64, needed: i64) {
+    let now = shared::time::now_epoch();
+    let left = window - now.rem_euclid(window);
+    if left < needed {
+        tokio::time::sleep(std::time::Duration::from_secs(left.unsigned_abs() + 1)).await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_guesses_get_at_most_five_password_checks_by_email_and_username_together() {
+    let app = spawn_isolated_app().await;
+    let victim = fixture_user(&app).await;
+    fresh_window(900, 30).await;
+    let (mut checked, mut refused) = (0, 0);
+    for wave in 0..2 {
+        let guesses = (0..30).map(|i| {
+            let identifier = if i % 2 == 0 {
+                &victim.email
+            } else {
+                &victim.username
+            };
+            let guess = format!("wrong-{wave}-{i}");
+            let app = &app;
+            async move { app.login(identifier, &guess).await }
+        });
+        for answer in futures_util::future::join_all(guesses).await {
+            match answer.status.as_u16() {
+                401 => checked += 1,
+                429 => {
+                    answer.expect(429);
+                    assert!((1..=900).contains(&retry_after(&answer)));
+                    refused += 1;
+                }
+                other => panic!("{other}: {}", answer.body),
+            }
+        }
+    }
+    assert_eq!(checked, 5, "password checks ({refused} refused)");
+    // One budget per account, whichever identifier is typed.
+    app.login(&victim.username, PASSWORD).await.expect(429);
+    app.login(&victim.email, PASSWORD).await.expect(429);
+}
+
+#[tokio::test]
+async fn a_source_out_of_budget_is_refused_without_spending_its_victims_budget() {
+    use shared::limits::{Action, Limit};
+    let app = spawn_isolated_app_with(|config| {
+        config.rate_limits.insert(
+            Action::LoginSource,
+            Limit {
+                max: 3,
+                window_secs: 900,
+            },
+        );
+    })
+    .await;
+    fresh_window(900, 30).await;
+    let victim = fixture_user(&app).await;
+    // Successful logins give their attempt back.
+    for _ in 0..4 {
+        app.login(&victim.email, PASSWORD).await.expect(200);
+    }
+    for i in 0..3 {
+        app.login(&api_tests::unique_name("nobody"), &format!("guess-{i}"))
+            .await
+            .expect(401);
+    }
+    let refused = app.login(&victim.email, "guess").await;
+    refused.expect(429);
+    assert!((1..=900).contains(&retry_after(&refused)));
+    app.login(&victim.username, "guess").await.expect(429);
+
+    // The victim's own budget is untouched: from a stack with the default per-source budget,
+    // five failures are still checked before the account waits.
+    let mut config = (*app.state.config).clone();
+    config.rate_limits.remove(&Action::LoginSource);
+    let other = api_tests::spawn_app_with(config).await;
+    for _ in 0..5 {
+        other.login(&victim.email, "wrong").await.expect(401);
+    }
+    other.login(&victim.email, PASSWORD).await.expect(429);
+}
+
+#[tokio::test]
+async fn a_flood_of_logins_waits_for_a_bounded_hasher_and_overflow_is_a_503() {
+    let app = spawn_isolated_app_with(|config| {
+        config.hash_concurrency = 1;
+        config.hash_queue = 2;
+    })
+    .await;
+    let logins = (0..16).map(|i| {
+        let app = &app;
+        async move {
+            app.login(&api_tests::unique_name(&format!("ghost{i}")), "guess")
+                .await
+        }
+    });
+    let answers = futures_util::future::join_all(logins).await;
+    let mut busy = 0;
+    for answer in &answers {
+        match answer.status.as_u16() {
+            401 => {}
+            503 => {
+                answer.expect(503);
+                assert!(retry_after(answer) >= 1);
+                busy += 1;
+            }
+            other => panic!("{other}: {}", answer.body),
+        }
+    }
+    assert!(
+        busy > 0,
+        "16 concurrent hashes on 1 turn + 2 waiters: some must be refused"
+    );
+    assert!(busy < 16, "the turn and the waiters are served");
+
+    // A reset token is checked before the new password is hashed: wrong tokens never queue.
+    let resets = (0..16).map(|_| {
+        let app = &app;
+        async move {
+            let forged = format!("{}.{}", ulid::Ulid::new(), "A".repeat(43));
+            app.post(
+                &format!("/api/auth/reset-password/{forged}"),
+                None,
+                json!({ "password": "new-password-1", "confirmPassword": "new-password-1" }),
+            )
+            .await
+        }
+    });
+    for answer in futures_util::future::join_all(resets).await {
+        answer.expect(400);
+    }
+}
+
+#[tokio::test]
+async fn mail_sends_are_limited_per_address_known_or_not() {
+    use shared::limits::{Action, Limit};
+    let app = spawn_isolated_app().await;
+    let user = fixture_user(&app).await;
+    fresh_window(30, 10).await;
+    let ghost = format!("{}@example.com", api_tests::unique_name("ghost"));
+    for email in [&user.email, &ghost] {
+        let forgot =
+            |email: &str| app.post("/api/auth/forgot-password", None, json!({ "email": email }));
+        forgot(email).await.expect(200);
+        let again = forgot(email).await;
+        again.expect(429);
+        assert!((1..=30).contains(&retry_after(&again)), "{}", again.body);
+    }
+    // Resending a verification is a budget of its own.
+    app.post(
+        "/api/auth/resend-verification-email",
+        None,
+        json!({ "email": user.email }),
+    )
+    .await
+    .expect(200);
+
+    // 10 per hour: with the 30-second budget raised, the 11th is refused.
+    let app = spawn_isolated_app_with(|config| {
+        config.rate_limits.insert(
+            Action::MailBurst,
+            Limit {
+                max: 100,
+                window_secs: 30,
+            },
+        );
+    })
+    .await;
+    fresh_window(3600, 60).await;
+    for _ in 0..10 {
+        app.post("/api/auth/forgot-password", None, json!({ "email": ghost }))
+            .await
+            .expect(200);
+    }
+    let eleventh = app
+        .post("/api/auth/forgot-password", None, json!({ "email": ghost }))
+        .await;
+    eleventh.expect(429);
+    assert!((1..=3600).contains(&retry_after(&eleventh)));
+}
+
+// ---------- rate limits per action ----------
+
+async fn post_json(
+    app: &api_tests::TestApp,
+    path: String,
+    token: String,
+    body: Value,
+) -> api_tests::TestResponse {
+    app.post(&path, Some(&token), body).await
+}
+
+async fn multipart_post_owned(
+    app: &api_tests::TestApp,
+    token: String,
+    caption: String,
+) -> api_tests::TestResponse {
+    multipart_post(app, Some(&token), Some((JPEG.to_vec(), "p.jpg")), &caption).await
+}
+
+async fn multipart_story_owned(app: &api_tests::TestApp, token: String) -> api_tests::TestResponse {
+    multipart_create(
+        app,
+        "/api/stories",
+        "story",
+        Some(&token),
+        Some((JPEG.to_vec(), "s.jpg")),
+        "",
+    )
+    .await
+}
+
+/// Sends `allowed` requests that must pass, then one more that must be a 429 with Retry-After
+/// within the window and the envelope.
+async fn assert_limit<F, Fut>(allowed: usize, window: u64, mut send: F)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = api_tests::TestResponse>,
+{
+    for i in 0..allowed {
+        let response = send(i).await;
+        assert!(
+            response.status.is_success(),
+            "#{}: {}",
+            i + 1,
+            response.body
+        );
+    }
+    let refused = send(allowed).await;
+    refused.expect(429);
+    assert!(refused.message().contains("Too many"), "{}", refused.body);
+    assert!((1..=window).contains(&retry_after(&refused)));
+}
+
+#[tokio::test]
+async fn the_31st_comment_in_a_minute_is_a_429_with_retry_after() {
+    let (app, _slot) = posts_app().await;
+    let author = fixture_user(&app).await;
+    let writer = fixture_user(&app).await;
+    let post = create_post(&app, &author, "busy").await;
+    fresh_window(60, 30).await;
+    assert_limit(30, 60, |i| {
+        post_json(
+            &app,
+            format!("/api/posts/{post}/comments"),
+            writer.access_token.clone(),
+            json!({ "content": format!("c{i}") }),
+        )
+    })
+    .await;
+    // Per user: the author still comments.
+    add_comment(&app, &author, &post, None, "mine").await;
+}
+
+#[tokio::test]
+async fn the_11th_post_and_the_11th_story_in_a_minute_are_429s() {
+    let (app, _slot) = posts_app().await;
+    let user = fixture_user(&app).await;
+    fresh_window(60, 30).await;
+    assert_limit(10, 60, |i| {
+        multipart_post_owned(&app, user.access_token.clone(), format!("post {i}"))
+    })
+    .await;
+    assert_limit(10, 60, |_| {
+        multipart_story_owned(&app, user.access_token.clone())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_61st_follow_and_the_31st_upload_in_a_minute_are_429s() {
+    let app = spawn_isolated_app().await;
+    let (fan, star) = (fixture_user(&app).await, fixture_user(&app).await);
+    fresh_window(60, 30).await;
+    assert_limit(60, 60, |_| {
+        post_json(
+            &app,
+            format!("/api/follow/{}/follow", star.id),
+            fan.access_token.clone(),
+            json!({}),
+        )
+    })
+    .await;
+    assert_limit(30, 60, |_| {
+        post_json(
+            &app,
+            "/api/uploads".into(),
+            fan.access_token.clone(),
+            json!({ "purpose": "post", "contentType": "image/jpeg", "size": 1000 }),
+        )
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_61st_message_in_a_minute_is_a_429() {
+    let app = spawn_isolated_app().await;
+    let (a, b) = (fixture_user(&app).await, fixture_user(&app).await);
+    let conversation = crate::messages::conversation_between(&app, &a, &b).await;
+    fresh_window(60, 40).await;
+    assert_limit(60, 60, |i| {
+        post_json(
+            &app,
+            "/api/messages/messages".into(),
+            a.access_token.clone(),
+            json!({ "conversationId": conversation, "recipientId": b.id, "content": format!("m{i}") }),
+        )
+    })
+    .await;
 }

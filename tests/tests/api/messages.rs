@@ -295,8 +295,8 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     first.expect(201);
     assert_eq!(
         first.ddb_calls(),
-        6,
-        "auth + 1 transaction + 1 Query per side for the pushes + the message notification \
+        7,
+        "auth + the message budget + 1 transaction + 1 Query per side for the pushes + the message notification \
          (first of a conversation: a refresh that finds none unread, then its transaction)"
     );
     let message = first.data();
@@ -311,8 +311,8 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     second.expect(201);
     assert_eq!(
         second.ddb_calls(),
-        5,
-        "auth + 1 transaction + 2 push Queries + 1 UpdateItem refreshing the unread notification"
+        6,
+        "auth + the message budget + 1 transaction + 2 push Queries + 1 UpdateItem refreshing the unread notification"
     );
     sent(&app, &a, &b, &conversation, "three").await;
     assert_eq!(unread(&app, &b).await, 3);

@@ -137,7 +137,11 @@ async fn stories_are_created_from_a_multipart_file_or_an_upload_key() {
     )
     .await;
     response.expect(201);
-    assert_eq!(response.ddb_calls(), 3, "auth + cap Query + 1 transaction");
+    assert_eq!(
+        response.ddb_calls(),
+        4,
+        "auth + story budget + cap Query + 1 transaction"
+    );
     let story = response.data();
     assert_eq!(story["mediaType"], "image");
     assert_eq!(story["caption"], "good morning");
