@@ -176,6 +176,7 @@ pub async fn create_post(
         None,
         &record.caption,
         &[],
+        author.is_private.then_some(author.id.as_str()),
     )
     .await;
     Ok(PostView::build(state, &record, author, false, false).await)
@@ -280,7 +281,17 @@ pub async fn update_caption(
         .filter(|p| !post.mentions.contains(p))
         .cloned()
         .collect();
-    crate::notifications::notify_mentions(state, user, &added, post_id, None, &caption, &[]).await;
+    crate::notifications::notify_mentions(
+        state,
+        user,
+        &added,
+        post_id,
+        None,
+        &caption,
+        &[],
+        user.is_private.then_some(user.id.as_str()),
+    )
+    .await;
     post.caption = caption;
     post.hashtags = tags;
     post.mentions = people;

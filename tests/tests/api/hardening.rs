@@ -544,3 +544,150 @@ async fn the_61st_message_in_a_minute_is_a_429() {
     })
     .await;
 }
+
+// ---------- smaller leaks ----------
+
+/// The user's `mention` notifications (waits briefly for them to be stored).
+async fn mentions_of(app: &api_tests::TestApp, user: &TestUser, expected: usize) -> Vec<Value> {
+    let mut found = Vec::new();
+    for _ in 0..40 {
+        let response = app
+            .get("/api/notifications?type=mention", Some(&user.access_token))
+            .await;
+        response.expect(200);
+        found = response.data()["notifications"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if found.len() >= expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_private_authors_mention_never_previews_to_a_non_follower() {
+    let (app, _slot) = posts_app().await;
+    let private = fixture_user(&app).await;
+    let follower = fixture_user(&app).await;
+    let stranger = fixture_user(&app).await;
+    follow(&app, &follower, &private.id).await.expect(200);
+    make_private(&app, &private).await;
+    let caption = format!(
+        "secret plans with @{} and @{}",
+        follower.username, stranger.username
+    );
+    let post = create_post(&app, &private, &caption).await;
+    let to_follower = mentions_of(&app, &follower, 1).await;
+    assert_eq!(to_follower.len(), 1, "{to_follower:?}");
+    assert!(
+        to_follower[0]["preview"]
+            .as_str()
+            .is_some_and(|p| p.contains("secret")),
+        "{to_follower:?}"
+    );
+    let to_stranger = mentions_of(&app, &stranger, 1).await;
+    assert_eq!(to_stranger.len(), 1, "{to_stranger:?}");
+    assert_eq!(to_stranger[0]["postId"], post.as_str());
+    assert!(to_stranger[0]["preview"].is_null(), "{to_stranger:?}");
+
+    // A comment on the private post, by a follower, mentioning the stranger: no preview either.
+    add_comment(
+        &app,
+        &follower,
+        &post,
+        None,
+        &format!("hidden words @{}", stranger.username),
+    )
+    .await;
+    let to_stranger = mentions_of(&app, &stranger, 2).await;
+    assert_eq!(to_stranger.len(), 2, "{to_stranger:?}");
+    for mention in &to_stranger {
+        assert!(mention["preview"].is_null(), "{mention}");
+    }
+}
+
+#[tokio::test]
+async fn comments_of_blocked_and_disabled_authors_are_hidden_and_a_blocked_author_cannot_edit() {
+    let (app, _slot) = posts_app().await;
+    let owner = fixture_user(&app).await;
+    let troll = fixture_user(&app).await;
+    let gone = fixture_user(&app).await;
+    let reader = fixture_user(&app).await;
+    let post = create_post(&app, &owner, "open thread").await;
+    let trolling = add_comment(&app, &troll, &post, None, "troll").await;
+    add_comment(&app, &gone, &post, None, "soon disabled").await;
+    let kind = add_comment(&app, &reader, &post, None, "kind").await;
+    block(&app, &owner, &troll.id).await;
+    app.state
+        .db
+        .client
+        .update_item()
+        .table_name(&app.state.db.table)
+        .set_key(Some(shared::db::keys::user(&gone.id).to_item()))
+        .update_expression("SET #s = :s")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(
+            ":s",
+            aws_sdk_dynamodb::types::AttributeValue::S("disabled".into()),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    let seen = |viewer: &TestUser| {
+        let path = format!("/api/posts/{post}/comments");
+        let token = viewer.access_token.clone();
+        let app = &app;
+        async move {
+            let response = app.get(&path, Some(&token)).await;
+            response.expect(200);
+            ids_of(&response.data()["comments"])
+        }
+    };
+    assert_eq!(seen(&owner).await, vec![kind.clone()]);
+    // Others do not see the disabled author either; the troll is only hidden from the blocker.
+    let for_reader = seen(&reader).await;
+    assert!(for_reader.contains(&trolling) && for_reader.contains(&kind));
+    assert_eq!(for_reader.len(), 2, "{for_reader:?}");
+
+    let edit = crate::social_support::patch(
+        &app,
+        &format!("/api/posts/{post}/comments/{trolling}"),
+        Some(&troll.access_token),
+        json!({ "content": "edited after the block" }),
+    )
+    .await;
+    edit.expect(403);
+}
+
+#[tokio::test]
+async fn search_history_never_shows_someone_who_blocked_me() {
+    let app = spawn_isolated_app().await;
+    let me = fixture_user(&app).await;
+    let blocker = fixture_user(&app).await;
+    let friend = fixture_user(&app).await;
+    for searched in [&blocker, &friend] {
+        app.post(
+            "/api/search-history",
+            Some(&me.access_token),
+            json!({ "searchedUserId": searched.id, "searchQuery": "fx" }),
+        )
+        .await
+        .expect(201);
+    }
+    block(&app, &blocker, &me.id).await;
+    let history = app.get("/api/search-history", Some(&me.access_token)).await;
+    history.expect(200);
+    let shown: Vec<String> = history
+        .data()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["searchedUserId"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(shown, vec![friend.id.clone()], "{}", history.body);
+    assert!(!history.body.to_string().contains(&blocker.username));
+}
