@@ -372,6 +372,12 @@ pub fn story(story_id: &str) -> Key {
     Key::new(story_pk(story_id), "STORY")
 }
 
+/// The author's active-story slots (`slots`: story id → expiry, `version`): the story cap is a
+/// condition on this item inside the create transaction.
+pub fn story_slots(author_id: &str) -> Key {
+    Key::new(user_pk(author_id), "STORYSLOTS")
+}
+
 /// GSI1 partition listing every story of `author_id` (GSI1SK is the story's ULID, so a key
 /// condition on it bounds a read to the last 24 hours).
 pub fn stories_by(author_id: &str) -> String {

@@ -691,3 +691,58 @@ async fn search_history_never_shows_someone_who_blocked_me() {
     assert_eq!(shown, vec![friend.id.clone()], "{}", history.body);
     assert!(!history.body.to_string().contains(&blocker.username));
 }
+
+#[tokio::test]
+async fn concurrent_story_creates_cannot_pass_the_cap_and_a_deleted_story_frees_its_slot() {
+    let (app, _slot) = posts_app().await;
+    let user = fixture_user(&app).await;
+    let now = shared::time::now_epoch();
+    let cap = shared::stories::MAX_ACTIVE_STORIES;
+    for _ in 0..cap - 1 {
+        let record = shared::db::stories::StoryRecord {
+            story_id: ulid::Ulid::new().to_string(),
+            author_id: user.id.clone(),
+            caption: String::new(),
+            media_key: "media/story/none.jpg".into(),
+            media_type: shared::db::posts::PostMediaType::Image,
+            view_count: 0,
+            created_at: shared::time::now_rfc3339(),
+            expires_at: now + 3600,
+        };
+        app.state
+            .db
+            .create_story(&record)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    fresh_window(60, 20).await;
+    let creates = (0..5).map(|_| multipart_story_owned(&app, user.access_token.clone()));
+    let answers = futures_util::future::join_all(creates).await;
+    let created: Vec<String> = answers
+        .iter()
+        .filter(|a| a.status.as_u16() == 201)
+        .filter_map(|a| a.data()["_id"].as_str().map(str::to_string))
+        .collect();
+    for answer in &answers {
+        assert!(
+            matches!(answer.status.as_u16(), 201 | 429),
+            "{}",
+            answer.body
+        );
+    }
+    assert_eq!(created.len(), 1, "exactly one slot was left");
+    // Deleting one frees its slot for the next story.
+    crate::social_support::delete(
+        &app,
+        &format!("/api/stories/{}", created[0]),
+        Some(&user.access_token),
+    )
+    .await
+    .expect(200);
+    multipart_story_owned(&app, user.access_token.clone())
+        .await
+        .expect(201);
+    multipart_story_owned(&app, user.access_token.clone())
+        .await
+        .expect(429);
+}
