@@ -746,3 +746,104 @@ async fn concurrent_story_creates_cannot_pass_the_cap_and_a_deleted_story_frees_
         .await
         .expect(429);
 }
+
+// ---------- WebSocket ----------
+
+#[tokio::test]
+async fn a_frame_on_a_revoked_connection_is_refused_and_the_socket_closes() {
+    use std::time::Duration;
+    let app = spawn_isolated_app().await;
+    let (a, b) = (fixture_user(&app).await, fixture_user(&app).await);
+    let conversation = crate::messages::conversation_between(&app, &a, &b).await;
+    let mut socket = app.ws(&a).await;
+    // The tokens are revoked behind the socket's back (no disconnect reached it).
+    app.state
+        .db
+        .bump_token_version(&a.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    socket
+        .send_json(json!({
+            "action": "sendMessage", "conversationId": conversation,
+            "recipientId": b.id, "content": "after revocation",
+        }))
+        .await;
+    let answer = socket
+        .next_frame(Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(answer["event"], "error", "{answer}");
+    socket.expect_closed(Duration::from_secs(5)).await;
+    let listed = app
+        .get(
+            &format!("/api/messages/conversations/{conversation}/messages"),
+            Some(&b.access_token),
+        )
+        .await;
+    listed.expect(200);
+    assert_eq!(listed.data()["messages"], json!([]), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_socket_outlives_its_access_token_only_by_re_authenticating() {
+    use std::time::Duration;
+    let app = spawn_isolated_app_with(|config| config.access_token_ttl_secs = 10).await;
+    let user = fixture_user(&app).await;
+    let mut kept = app.ws(&user).await;
+    let mut lapsed = app.ws(&user).await;
+    kept.send_json(json!({ "action": "ping" })).await;
+    kept.expect_event("pong", Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let fresh = app.login(&user.email, PASSWORD).await;
+    fresh.expect(200);
+    let token = fresh.data()["accessToken"].as_str().unwrap_or_default();
+    kept.send_json(json!({ "action": "auth", "token": token }))
+        .await;
+    let authenticated = kept
+        .expect_event("authenticated", Duration::from_secs(5))
+        .await;
+    assert_eq!(authenticated["data"]["userId"], user.id.as_str());
+    // Past the first token's lifetime (10 s), inside the second's.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    kept.send_json(json!({ "action": "ping" })).await;
+    kept.expect_event("pong", Duration::from_secs(5)).await;
+    lapsed.send_json(json!({ "action": "ping" })).await;
+    let answer = lapsed
+        .next_frame(Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(answer["event"], "error", "{answer}");
+    lapsed.expect_closed(Duration::from_secs(5)).await;
+
+    // Another user's token does not re-authenticate a connection.
+    let other = fixture_user(&app).await;
+    kept.send_json(json!({ "action": "auth", "token": other.access_token }))
+        .await;
+    let refused = kept.expect_event("error", Duration::from_secs(5)).await;
+    assert!(refused["data"]["message"].is_string());
+}
+
+#[tokio::test]
+async fn the_eleventh_connection_closes_the_oldest() {
+    use std::time::Duration;
+    let app = spawn_isolated_app().await;
+    let user = fixture_user(&app).await;
+    let mut oldest = app.ws(&user).await;
+    let mut others = Vec::new();
+    for _ in 0..9 {
+        others.push(app.ws(&user).await);
+    }
+    oldest.send_json(json!({ "action": "ping" })).await;
+    oldest.expect_event("pong", Duration::from_secs(5)).await;
+    let mut newest = app.ws(&user).await;
+    oldest.expect_closed(Duration::from_secs(5)).await;
+    newest.send_json(json!({ "action": "ping" })).await;
+    newest.expect_event("pong", Duration::from_secs(5)).await;
+    let live = app
+        .state
+        .db
+        .user_connections(&user.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(live.len(), 10, "{live:?}");
+}
