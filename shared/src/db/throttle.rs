@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 pub fn window_of(now: i64, window_secs: i64) -> (i64, i64) {
     let window_secs = window_secs.max(1);
     let index = now.div_euclid(window_secs);
-    (index, (index + 1).saturating_mul(window_secs))
+    (index, index.saturating_add(1).saturating_mul(window_secs))
 }
 
 /// A spent budget: how long until its window ends.
@@ -56,7 +56,7 @@ impl Db {
             .expression_attribute_values(":max", n(max))
             .expression_attribute_values(":ends", n(ends))
             // Kept a little past the window so a late clock still finds it.
-            .expression_attribute_values(":ttl", n(ends + 60))
+            .expression_attribute_values(":ttl", n(ends.saturating_add(60)))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
