@@ -228,10 +228,19 @@ impl Realtime {
         }
     }
 
-    /// Keeps at most `max` connections for the user: the oldest beyond it are closed. Answers
-    /// how many were closed. 1 Query (+ the closes).
-    pub async fn enforce_connection_cap(&self, user_id: &str, max: usize) -> ApiResult<usize> {
-        let connections = self.db.user_connection_expiries(user_id).await?;
+    /// Keeps at most `max` connections for the user, `newest` (just stored) among them: the
+    /// oldest beyond it are closed. Answers how many were closed. 1 Query (+ the closes).
+    pub async fn enforce_connection_cap(
+        &self,
+        user_id: &str,
+        newest: &str,
+        max: usize,
+    ) -> ApiResult<usize> {
+        let mut connections = self.db.user_connection_expiries(user_id).await?;
+        // The index is eventually consistent: the connection just stored may not be listed yet.
+        if !connections.iter().any(|(id, _)| id == newest) {
+            connections.push((newest.to_string(), i64::MAX));
+        }
         let excess = connections.len().saturating_sub(max);
         let closes = connections
             .iter()

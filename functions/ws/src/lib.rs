@@ -152,7 +152,7 @@ async fn connect(
     }
     state
         .realtime
-        .enforce_connection_cap(auth.id(), MAX_CONNECTIONS_PER_USER)
+        .enforce_connection_cap(auth.id(), connection_id, MAX_CONNECTIONS_PER_USER)
         .await?;
     Ok(None)
 }

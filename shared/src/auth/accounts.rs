@@ -360,12 +360,16 @@ pub async fn login(
     if !user.is_active() {
         return Err(ApiError::forbidden("Account is disabled"));
     }
-    let (pair, _, _) = tokio::try_join!(
+    // The session is what matters; a failed clear or refund only leaves a budget fuller.
+    let (pair, cleared, refunded) = tokio::join!(
         open_session(state, &user),
         state.db.clear_budget(LOGIN_ACCOUNT, &account, window, now),
         limits::refund(state, Action::LoginSource, source),
-    )?;
-    Ok((user, pair))
+    );
+    if let Err(err) = cleared.and(refunded) {
+        tracing::warn!(?err, "clearing login budgets after a success");
+    }
+    Ok((user, pair?))
 }
 
 fn too_many_logins(retry_after: i64) -> ApiError {

@@ -107,13 +107,19 @@ async fn offsets_past_ten_thousand_are_a_400_that_names_the_cursor() {
             response.body
         );
     }
-    let timeline = app
-        .get(
-            "/api/posts/timeline?offset=4294967000",
-            Some(&me.access_token),
-        )
-        .await;
-    timeline.expect(400);
+    for offset in ["4294967000", "1001"] {
+        let timeline = app
+            .get(
+                &format!("/api/posts/timeline?offset={offset}"),
+                Some(&me.access_token),
+            )
+            .await;
+        timeline.expect(400);
+        assert!(timeline.message().contains("cursor"), "{}", timeline.body);
+    }
+    app.get("/api/posts/timeline?offset=1000", Some(&me.access_token))
+        .await
+        .expect(200);
     let deepest = app.get("/api/posts/feed?offset=10000", None).await;
     deepest.expect(200);
 }
