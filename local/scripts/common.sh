@@ -57,6 +57,10 @@ export_local_env() {
   # The WebSocket API and its @connections endpoint (local/src/websocket.rs) share one port.
   export WS_PORT=${WS_PORT:-3001}
   export WS_MANAGEMENT_ENDPOINT=${WS_MANAGEMENT_ENDPOINT:-http://127.0.0.1:${WS_PORT}}
+  # Test suites register hundreds of users from this one loopback address: per-source budgets are
+  # high here; every per-user and per-account limit keeps its default.
+  export RATE_LIMIT_LOGIN_SOURCE=${RATE_LIMIT_LOGIN_SOURCE:-100000/900}
+  export RATE_LIMIT_REGISTER_SOURCE=${RATE_LIMIT_REGISTER_SOURCE:-100000/3600}
   export RUST_LOG=${RUST_LOG:-info}
 }
 
@@ -66,7 +70,7 @@ write_env_file() {
   : >"$file"
   for name in AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_EC2_METADATA_DISABLED \
     TABLE_NAME MEDIA_BUCKET JWT_SECRET MAIL_FROM APP_BASE_URL MAIL_ECHO DEBUG_HEADERS S3_FORCE_PATH_STYLE \
-    WS_MANAGEMENT_ENDPOINT RUST_LOG AWS_LC_SYS_NO_JITTER_ENTROPY; do
+    WS_MANAGEMENT_ENDPOINT RATE_LIMIT_LOGIN_SOURCE RATE_LIMIT_REGISTER_SOURCE RUST_LOG AWS_LC_SYS_NO_JITTER_ENTROPY; do
     printf '%s=%s\n' "$name" "${!name:-}" >>"$file"
   done
 }

@@ -102,14 +102,15 @@ pub async fn create_comment(
 ) -> ApiResult<CommentView> {
     let content = validate_content(raw_content)?;
     let parent = parent.map(str::trim).filter(|p| !p.is_empty());
-    let (post, _, _, _) = visible_post(state, Some(&author.id), post_id).await?;
+    let (post, post_author, _, _) = visible_post(state, Some(&author.id), post_id).await?;
     match state
         .db
         .create_comment(post_id, &author.id, &content, parent)
         .await?
     {
         CreateOutcome::Created(comment) => {
-            notify_comment(state, author, &post, &comment).await;
+            let private_owner = post_author.is_private.then_some(post_author.id.as_str());
+            notify_comment(state, author, &post, &comment, private_owner).await;
             Ok(CommentView::build(state, &comment, author, Some(&author.id), false).await)
         }
         CreateOutcome::PostMissing => Err(ApiError::not_found("Post not found")),
@@ -138,6 +139,7 @@ async fn notify_comment(
     author: &UserRecord,
     post: &PostRecord,
     comment: &CommentRecord,
+    private_owner: Option<&str>,
 ) {
     let post_id = &post.post_id;
     let on_post = (NotificationType::Comment, post.author_id.clone());
@@ -174,6 +176,7 @@ async fn notify_comment(
         Some(&comment.comment_id),
         &comment.content,
         &already,
+        private_owner,
     );
     tokio::join!(
         crate::notifications::notify_all(state, author, direct),
@@ -183,7 +186,8 @@ async fn notify_comment(
 
 /// A page of a post's top-level comments (newest first) or of a comment's replies (oldest
 /// first): the post GetItem and the Query run together, then 1 BatchGetItem reads the authors,
-/// the viewer's likes and the viewer's relation to the post's author.
+/// the viewer's likes, the viewer's relation to the post's author and the block keys between the
+/// viewer and each comment's author (comments of disabled or blocked authors are left out).
 pub async fn comments_page(
     state: &AppState,
     viewer: Option<&str>,
@@ -224,6 +228,10 @@ pub async fn comments_page(
         wanted.push(keys::user(&comment.author_id));
         if let Some(viewer) = viewer {
             wanted.push(keys::comment_like(post_id, &comment.comment_id, viewer));
+            if comment.author_id != viewer {
+                wanted.push(keys::block(&comment.author_id, viewer));
+                wanted.push(keys::block(viewer, &comment.author_id));
+            }
         }
     }
     let found = state.db.get_items(&wanted, true).await?;
@@ -237,6 +245,15 @@ pub async fn comments_page(
             continue;
         };
         let author: UserRecord = serde_dynamo::from_item(item)?;
+        // Disabled authors' comments are hidden, and so are those of anyone the viewer blocked
+        // or who blocked the viewer.
+        let blocked = viewer.is_some_and(|viewer| {
+            contains_key(&found, &keys::block(&author.id, viewer))
+                || contains_key(&found, &keys::block(viewer, &author.id))
+        });
+        if blocked || (!author.is_active() && viewer != Some(author.id.as_str())) {
+            continue;
+        }
         let liked = viewer.is_some_and(|viewer| {
             contains_key(
                 &found,
@@ -291,7 +308,8 @@ async fn existing(
     }
 }
 
-/// The author edits the content: 1 BatchGetItem + 1 UpdateItem.
+/// The author edits the content, unless the post's owner and the author blocked each other:
+/// 1 BatchGetItem (+ 1 for the relation on someone else's post) + 1 UpdateItem.
 pub async fn update_comment(
     state: &AppState,
     user: &UserRecord,
@@ -300,9 +318,21 @@ pub async fn update_comment(
     raw_content: Option<&str>,
 ) -> ApiResult<CommentView> {
     let content = validate_content(raw_content)?;
-    let (_, mut comment) = existing(state, post_id, comment_id).await?;
+    let (post, mut comment) = existing(state, post_id, comment_id).await?;
     if comment.author_id != user.id {
         return Err(ApiError::forbidden("Only the author can edit this comment"));
+    }
+    // A block either way ends the author's say on the other's posts, old comments included.
+    if post.author_id != user.id
+        && state
+            .db
+            .relation(&user.id, &post.author_id)
+            .await?
+            .blocked_either_way()
+    {
+        return Err(ApiError::forbidden(
+            "You cannot edit comments on this account's posts",
+        ));
     }
     comment.updated_at = state.db.update_comment(&comment, &content).await?;
     comment.content = content;

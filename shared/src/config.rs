@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::limits::{Action, Limit};
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub table_name: String,
@@ -29,6 +31,22 @@ pub struct Config {
     /// Per-attempt and whole-operation timeouts of AWS calls.
     pub aws_attempt_timeout_ms: u64,
     pub aws_operation_timeout_ms: u64,
+    /// Budgets per action (`RATE_LIMIT_<ACTION>=<max>/<window secs>`), see `limits::Action`.
+    pub rate_limits: HashMap<Action, Limit>,
+    /// Password hashes running at once (`HASH_CONCURRENCY`, default: the cores)...
+    pub hash_concurrency: usize,
+    /// ...and how many more may wait before a 503 (`HASH_QUEUE`).
+    pub hash_queue: usize,
+}
+
+impl Config {
+    /// The budget of `action`: configured, or its default.
+    pub fn limit(&self, action: Action) -> Limit {
+        self.rate_limits
+            .get(&action)
+            .copied()
+            .unwrap_or_else(|| action.default_limit())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +97,21 @@ impl Config {
             ));
         }
         let login_max_failures = number("LOGIN_MAX_FAILURES", 5)?;
+        let mut rate_limits = HashMap::new();
+        for action in Action::ALL {
+            let key = rate_limit_var(action);
+            if let Some(raw) = get(key).filter(|v| !v.trim().is_empty()) {
+                let limit = Limit::parse(&raw).ok_or(ConfigError::Invalid(key, raw))?;
+                rate_limits.insert(action, limit);
+            }
+        }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let hash_concurrency = usize::try_from(number(
+            "HASH_CONCURRENCY",
+            i64::try_from(cores).unwrap_or(1),
+        )?)
+        .unwrap_or(1);
+        let hash_queue = usize::try_from(number("HASH_QUEUE", 64)?).unwrap_or(64);
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             media_bucket: required("MEDIA_BUCKET")?,
@@ -107,7 +140,27 @@ impl Config {
             ws_management_endpoint: get("WS_MANAGEMENT_ENDPOINT").filter(|v| !v.trim().is_empty()),
             aws_attempt_timeout_ms: number("AWS_ATTEMPT_TIMEOUT_MS", 3_000)?.unsigned_abs(),
             aws_operation_timeout_ms: number("AWS_OPERATION_TIMEOUT_MS", 8_000)?.unsigned_abs(),
+            rate_limits,
+            hash_concurrency,
+            hash_queue,
         })
+    }
+}
+
+/// `RATE_LIMIT_<ACTION>`: the variable that configures an action's budget.
+pub fn rate_limit_var(action: Action) -> &'static str {
+    match action {
+        Action::Post => "RATE_LIMIT_POSTS",
+        Action::Comment => "RATE_LIMIT_COMMENTS",
+        Action::Message => "RATE_LIMIT_MESSAGES",
+        Action::Follow => "RATE_LIMIT_FOLLOWS",
+        Action::StoryCreate => "RATE_LIMIT_STORIES",
+        Action::Upload => "RATE_LIMIT_UPLOADS",
+        Action::Report => "RATE_LIMIT_REPORTS",
+        Action::MailBurst => "RATE_LIMIT_MAIL_BURST",
+        Action::MailHourly => "RATE_LIMIT_MAIL_HOURLY",
+        Action::LoginSource => "RATE_LIMIT_LOGIN_SOURCE",
+        Action::RegisterSource => "RATE_LIMIT_REGISTER_SOURCE",
     }
 }
 
@@ -153,6 +206,25 @@ mod tests {
         assert!(matches!(
             Config::from_map(&env),
             Err(ConfigError::Missing("TABLE_NAME"))
+        ));
+    }
+
+    #[test]
+    fn rate_limits_default_and_parse() {
+        let mut env = base();
+        assert_eq!(
+            Config::from_map(&env)
+                .expect("valid")
+                .limit(Action::Comment),
+            Action::Comment.default_limit()
+        );
+        env.insert("RATE_LIMIT_COMMENTS".into(), "500/60".into());
+        let config = Config::from_map(&env).expect("valid");
+        assert_eq!(config.limit(Action::Comment).max, 500);
+        env.insert("RATE_LIMIT_COMMENTS".into(), "lots".into());
+        assert!(matches!(
+            Config::from_map(&env),
+            Err(ConfigError::Invalid("RATE_LIMIT_COMMENTS", _))
         ));
     }
 

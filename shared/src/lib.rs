@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod error;
 pub mod feeds;
 pub mod http;
+pub mod limits;
 pub mod mail;
 pub mod media;
 pub mod messaging;

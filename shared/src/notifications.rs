@@ -288,6 +288,10 @@ pub async fn notify_all(state: &AppState, actor: &UserRecord, all: Vec<NewNotifi
 
 /// `@username` mentions: resolved to user ids (1 BatchGetItem of the username claims), then one
 /// `mention` each, skipping the actor and `already` (users notified of the same act otherwise).
+/// `private_owner` is the author of the post when that account is private: then only its
+/// followers (and itself) get the text's preview (1 more BatchGetItem of their follow edges);
+/// the others are told they were mentioned, not what was said.
+#[allow(clippy::too_many_arguments)]
 pub async fn notify_mentions(
     state: &AppState,
     actor: &UserRecord,
@@ -296,6 +300,7 @@ pub async fn notify_mentions(
     comment_id: Option<&str>,
     text: &str,
     already: &[&str],
+    private_owner: Option<&str>,
 ) {
     let wanted: Vec<String> = usernames
         .iter()
@@ -314,7 +319,7 @@ pub async fn notify_mentions(
         }
     };
     let mut seen: HashSet<String> = already.iter().map(|s| s.to_string()).collect();
-    let mut all = Vec::new();
+    let mut recipients = Vec::new();
     for claim in &claims {
         let Some(user_id) = found
             .get(&(claim.pk.clone(), claim.sk.clone()))
@@ -325,9 +330,44 @@ pub async fn notify_mentions(
         if user_id == actor.id || !seen.insert(user_id.to_string()) {
             continue;
         }
-        let mut new = NewNotification::new(NotificationType::Mention, user_id)
-            .post(post_id)
-            .preview(text);
+        recipients.push(user_id.to_string());
+    }
+    // Who may read a private author's text: its followers and itself.
+    let readers: HashSet<String> = match private_owner {
+        None => recipients.iter().cloned().collect(),
+        Some(owner) => {
+            let edges: Vec<keys::Key> = recipients
+                .iter()
+                .filter(|id| id.as_str() != owner)
+                .map(|id| keys::following(id, owner))
+                .collect();
+            let follows = if edges.is_empty() {
+                Default::default()
+            } else {
+                match state.db.get_items(&edges, false).await {
+                    Ok(found) => found,
+                    Err(err) => {
+                        tracing::warn!(?err, "reading mentioned users' follow edges");
+                        Default::default()
+                    }
+                }
+            };
+            recipients
+                .iter()
+                .filter(|id| {
+                    id.as_str() == owner
+                        || crate::db::listing::contains_key(&follows, &keys::following(id, owner))
+                })
+                .cloned()
+                .collect()
+        }
+    };
+    let mut all = Vec::new();
+    for user_id in &recipients {
+        let mut new = NewNotification::new(NotificationType::Mention, user_id).post(post_id);
+        if readers.contains(user_id) {
+            new = new.preview(text);
+        }
         if let Some(comment_id) = comment_id {
             new = new.comment(comment_id);
         }
@@ -361,7 +401,8 @@ pub async fn list(
     let page = query.page_request()?;
     if let Start::After(key) = &page.start {
         let expected = keys::notifications_of(&me.id);
-        if string_attr(key, keys::GSI1PK) != Some(expected.as_str()) {
+        let names = [keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK];
+        if !crate::db::listing::cursor_matches(key, &names, keys::GSI1PK, &expected) {
             return Err(ApiError::invalid_field("cursor", "cursor is invalid"));
         }
     }

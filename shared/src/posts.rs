@@ -212,6 +212,7 @@ pub async fn create_post(
         None,
         &record.caption,
         &[],
+        author.is_private.then_some(author.id.as_str()),
     )
     .await;
     Ok(PostView::build(
@@ -331,7 +332,17 @@ pub async fn update_caption(
         .filter(|p| !post.mentions.contains(p))
         .cloned()
         .collect();
-    crate::notifications::notify_mentions(state, user, &added, post_id, None, &caption, &[]).await;
+    crate::notifications::notify_mentions(
+        state,
+        user,
+        &added,
+        post_id,
+        None,
+        &caption,
+        &[],
+        user.is_private.then_some(user.id.as_str()),
+    )
+    .await;
     post.caption = caption;
     post.hashtags = tags;
     post.mentions = people;
@@ -643,10 +654,17 @@ pub async fn user_stats(
         .profile_with_relation(viewer, owner_id, Vec::new())
         .await?
         .ok_or_else(not_found)?;
-    if can_view(viewer, &owner, &relation) == Visibility::Hidden
-        || (viewer != Some(owner_id) && !owner.is_active())
-    {
+    if viewer != Some(owner_id) && !owner.is_active() {
         return Err(not_found());
+    }
+    match can_view(viewer, &owner, &relation) {
+        Visibility::Hidden => return Err(not_found()),
+        Visibility::ProfileOnly => {
+            return Err(ApiError::forbidden(
+                "This account is private: only its followers can see its stats",
+            ))
+        }
+        Visibility::Full => {}
     }
     let items = state
         .db

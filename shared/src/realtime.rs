@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::error::ApiResult;
 
 /// A server → client frame: `{"event": ..., "data": ...}` as API.md lists them.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +25,8 @@ pub enum Event {
     Notification(Value),
     Error(String),
     Pong,
+    /// The answer to `{"action": "auth", "token"}`: the connection now lives until `expiresAt`.
+    Authenticated(Value),
 }
 
 impl Event {
@@ -36,14 +39,16 @@ impl Event {
             Self::Notification(_) => "notification",
             Self::Error(_) => "error",
             Self::Pong => "pong",
+            Self::Authenticated(_) => "authenticated",
         }
     }
 
     pub fn to_json(&self) -> Value {
         let data = match self {
-            Self::NewMessage(data) | Self::MessageRead(data) | Self::Notification(data) => {
-                data.clone()
-            }
+            Self::NewMessage(data)
+            | Self::MessageRead(data)
+            | Self::Notification(data)
+            | Self::Authenticated(data) => data.clone(),
             Self::UserTyping {
                 conversation_id,
                 user_id,
@@ -119,12 +124,8 @@ impl Realtime {
         if self.client.is_none() {
             return 0;
         }
-        let connections = match self.db.user_connections(user_id).await {
-            Ok(connections) => connections,
-            Err(err) => {
-                tracing::warn!(%user_id, ?err, "listing connections");
-                return 0;
-            }
+        let Some(connections) = self.live_connections(user_id).await else {
+            return 0;
         };
         let frame = event.frame();
         let pushes = connections
@@ -144,12 +145,8 @@ impl Realtime {
         if self.client.is_none() || events.is_empty() {
             return 0;
         }
-        let connections = match self.db.user_connections(user_id).await {
-            Ok(connections) => connections,
-            Err(err) => {
-                tracing::warn!(%user_id, ?err, "listing connections");
-                return 0;
-            }
+        let Some(connections) = self.live_connections(user_id).await else {
+            return 0;
         };
         let frames: Vec<String> = events.iter().map(Event::frame).collect();
         let pushes = connections.iter().map(|id| {
@@ -179,6 +176,64 @@ impl Realtime {
     /// Closes every socket of the user and forgets it: a revoked session (invalidate-all,
     /// password change or reset, account deletion) must not keep receiving pushes. Never fails
     /// the caller. 1 Query + 1 DeleteItem per connection. Returns how many were open.
+    /// The user's connections whose access token is still valid; those whose token's lifetime
+    /// is over (and that did not re-authenticate) are closed instead of pushed to.
+    async fn live_connections(&self, user_id: &str) -> Option<Vec<String>> {
+        let connections = match self.db.user_connection_expiries(user_id).await {
+            Ok(connections) => connections,
+            Err(err) => {
+                tracing::warn!(%user_id, ?err, "listing connections");
+                return None;
+            }
+        };
+        let now = crate::time::now_epoch();
+        let (live, expired): (Vec<_>, Vec<_>) = connections
+            .into_iter()
+            .partition(|(_, expires)| *expires > now);
+        let closes = expired.iter().map(|(id, _)| self.close_connection(id));
+        futures_util::future::join_all(closes).await;
+        Some(live.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Closes one connection and forgets it: 1 DeleteConnection + 1 DeleteItem.
+    pub async fn close_connection(&self, connection_id: &str) {
+        if let Some(client) = &self.client {
+            let closed = client
+                .delete_connection()
+                .connection_id(connection_id)
+                .send()
+                .await;
+            if let Err(err) = closed {
+                tracing::debug!(%connection_id, ?err, "closing a connection");
+            }
+        }
+        if let Err(err) = self.db.delete_connection(connection_id).await {
+            tracing::warn!(%connection_id, ?err, "deleting a connection record");
+        }
+    }
+
+    /// Keeps at most `max` connections for the user, `newest` (just stored) among them: the
+    /// oldest beyond it are closed. Answers how many were closed. 1 Query (+ the closes).
+    pub async fn enforce_connection_cap(
+        &self,
+        user_id: &str,
+        newest: &str,
+        max: usize,
+    ) -> ApiResult<usize> {
+        let mut connections = self.db.user_connection_expiries(user_id).await?;
+        // The index is eventually consistent: the connection just stored may not be listed yet.
+        if !connections.iter().any(|(id, _)| id == newest) {
+            connections.push((newest.to_string(), i64::MAX));
+        }
+        let excess = connections.len().saturating_sub(max);
+        let closes = connections
+            .iter()
+            .take(excess)
+            .map(|(id, _)| self.close_connection(id));
+        futures_util::future::join_all(closes).await;
+        Ok(excess)
+    }
+
     pub async fn disconnect_user(&self, user_id: &str) -> usize {
         let Some(client) = &self.client else {
             return 0;

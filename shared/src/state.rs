@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::auth::password::Hasher;
 use crate::auth::tokens::TokenKeys;
 use crate::aws::{self, Clients};
 use crate::config::Config;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Pushes to WebSocket clients (disabled without `WS_MANAGEMENT_ENDPOINT`).
     pub realtime: Realtime,
+    /// Bounded password hashing (`HASH_CONCURRENCY`, `HASH_QUEUE`).
+    pub hasher: Hasher,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             mailer: Mailer::new(&config),
             media: Media::new(clients.s3, &config),
             tokens: TokenKeys::new(&config),
+            hasher: Hasher::new(config.hash_concurrency, config.hash_queue),
             config,
         }
     }

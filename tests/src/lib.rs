@@ -48,6 +48,10 @@ pub fn test_env() -> HashMap<String, String> {
         ("DEBUG_HEADERS", "1"),
         ("S3_FORCE_PATH_STYLE", "1"),
         ("LOGIN_MAX_FAILURES", "5"),
+        // Every test signs up and signs in from 127.0.0.1: the per-source budgets are high here
+        // (as in `make dev`); every per-user and per-account limit keeps its default.
+        ("RATE_LIMIT_LOGIN_SOURCE", "100000/900"),
+        ("RATE_LIMIT_REGISTER_SOURCE", "100000/3600"),
         // moto on a loaded CI machine can be slow; production keeps the tight defaults.
         ("AWS_ATTEMPT_TIMEOUT_MS", "15000"),
         ("AWS_OPERATION_TIMEOUT_MS", "30000"),
@@ -116,7 +120,13 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         Err(err) => panic!("test port: {err}"),
     };
     let app = local::app(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
     local::websocket::spawn_websocket(state.clone(), ws_listener);
     TestApp {
         address,

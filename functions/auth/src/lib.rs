@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::auth::accounts::{self, Login, PasswordChange, PasswordReset, Registration, TokenPair};
 use shared::auth::AuthUser;
-use shared::http::{created, done, ok, ApiJson, ValidJson};
+use shared::http::{created, done, ok, ApiJson, SourceIp, ValidJson};
+use shared::limits::{self, Action};
 use shared::validation::Validate;
 use shared::views::OwnUser;
 use shared::{ApiError, ApiResult, AppState};
@@ -90,8 +91,10 @@ fn with_tokens(mut data: serde_json::Value, pair: TokenPair) -> serde_json::Valu
 
 async fn register(
     State(state): State<AppState>,
+    source: SourceIp,
     ValidJson(input): ValidJson<Registration>,
 ) -> ApiResult<impl IntoResponse> {
+    limits::take(&state, Action::RegisterSource, &source.0).await?;
     let user = accounts::register(&state, input).await?;
     let user = OwnUser::from_record(&user, &state.media).await;
     Ok(created(
@@ -102,9 +105,10 @@ async fn register(
 
 async fn login(
     State(state): State<AppState>,
+    source: SourceIp,
     ApiJson(input): ApiJson<Login>,
 ) -> ApiResult<impl IntoResponse> {
-    let (user, pair) = accounts::login(&state, input).await?;
+    let (user, pair) = accounts::login(&state, input, &source.0).await?;
     let user = OwnUser::from_record(&user, &state.media).await;
     Ok(ok(
         "Login successful",

@@ -11,6 +11,7 @@ use shared::db::follows::FollowStatus;
 use shared::db::keys;
 use shared::db::listing::{string_attr, ListSource};
 use shared::http::{done, ok};
+use shared::limits::{self, Action};
 use shared::notifications::{notify, NewNotification, NotificationType};
 use shared::pagination::ListQuery;
 use shared::social::{connections_answer, Connections};
@@ -36,6 +37,7 @@ async fn follow(
     auth: AuthUser,
     Path(user_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
+    limits::take(&state, Action::Follow, auth.id()).await?;
     let (status, changed) = state.db.follow_changed(auth.id(), &user_id).await?;
     if changed {
         let kind = match status {

@@ -103,8 +103,10 @@ pub fn block(blocker: &str, blocked: &str) -> Key {
 }
 
 /// Failed-login window per identifier (email or username).
-pub fn login_failures(identifier: &str) -> Key {
-    Key::new(format!("LOGINFAIL#{identifier}"), "LOGINFAIL")
+/// A budget counter: one item per (action, subject, fixed window index), with a TTL. Subjects
+/// are user ids, account ids, normalised addresses or source IPs.
+pub fn budget(action: &str, subject: &str, window: i64) -> Key {
+    Key::new(format!("BUDGET#{action}#{subject}"), format!("W#{window}"))
 }
 
 // ---------- follow graph ----------
@@ -368,6 +370,12 @@ pub fn story_pk(story_id: &str) -> String {
 /// The story itself; its GSI1 (`stories_by`) lists an author's stories in time order.
 pub fn story(story_id: &str) -> Key {
     Key::new(story_pk(story_id), "STORY")
+}
+
+/// The author's active-story slots (`slots`: story id → expiry, `version`): the story cap is a
+/// condition on this item inside the create transaction.
+pub fn story_slots(author_id: &str) -> Key {
+    Key::new(user_pk(author_id), "STORYSLOTS")
 }
 
 /// GSI1 partition listing every story of `author_id` (GSI1SK is the story's ULID, so a key

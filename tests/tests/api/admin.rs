@@ -743,3 +743,30 @@ async fn admin_cli_grants_root_idempotently() {
     assert_eq!(audit.data()["entries"][0]["action"], "user.grant-root");
     assert_eq!(audit.data()["entries"][0]["actorId"], "operator");
 }
+
+#[tokio::test]
+async fn reports_are_rate_limited_per_user() {
+    let app = spawn_isolated_app().await;
+    let reporter = fixture_user(&app).await;
+    let targets = many_users(&app, 11).await;
+    for (i, target) in targets.iter().enumerate() {
+        let filed = file_report(
+            &app,
+            &reporter,
+            json!({ "targetType": "user", "targetId": target.id, "reason": "spam" }),
+        )
+        .await;
+        if i < 10 {
+            filed.expect(201);
+        } else {
+            // The 11th within the hour (10 / hour by default).
+            filed.expect(429);
+            let retry_after: u64 = filed.headers["retry-after"]
+                .to_str()
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_default();
+            assert!(retry_after > 0, "{}", filed.body);
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod auth;
 mod blocks;
 mod docs;
 mod follow;
+mod hardening;
 mod health;
 mod lambda_events;
 mod live_clients;

@@ -129,8 +129,8 @@ async fn every_type_is_stored_and_pushed_by_its_real_cause() {
     followed.expect(200);
     assert_eq!(
         followed.ddb_calls(),
-        4,
-        "auth + transaction + notification + push"
+        5,
+        "auth + follow budget + transaction + notification + push"
     );
     expect_notification(&mut b_socket, "follow", &a).await;
 

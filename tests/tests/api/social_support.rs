@@ -268,8 +268,14 @@ pub async fn many_users(app: &TestApp, n: usize) -> Vec<TestUser> {
 /// every transaction, and is not thread-safe while doing it: a small private table keeps these
 /// write-heavy tests fast, and keeps them from slowing down the rest of the suite.
 pub async fn spawn_isolated_app() -> TestApp {
+    spawn_isolated_app_with(|_| {}).await
+}
+
+/// `spawn_isolated_app` with a configuration changed by `change` (e.g. a raised or lowered limit).
+pub async fn spawn_isolated_app_with(change: impl FnOnce(&mut shared::Config)) -> TestApp {
     let shared_config = api_tests::test_config();
     let mut config = shared_config.clone();
+    change(&mut config);
     config.table_name = format!(
         "insta-test-{}",
         ulid::Ulid::new().to_string().to_lowercase()
