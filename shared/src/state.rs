@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::auth::social::Social;
 use crate::auth::tokens::TokenKeys;
 use crate::aws::{self, Clients};
 use crate::config::Config;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Pushes to WebSocket clients (disabled without `WS_MANAGEMENT_ENDPOINT`).
     pub realtime: Realtime,
+    /// Social sign-in providers, their cached keys and the HTTP client they share.
+    pub social: Arc<Social>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             mailer: Mailer::new(clients.ses, &config),
             media: Media::new(clients.s3, &config),
             tokens: TokenKeys::new(&config),
+            social: Arc::new(Social::new(&config.social)),
             config,
         }
     }

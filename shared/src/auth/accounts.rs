@@ -275,6 +275,7 @@ pub async fn register(state: &AppState, input: Registration) -> ApiResult<UserRe
         posts_count: 0,
         created_at: now.clone(),
         updated_at: now,
+        providers: Default::default(),
     };
     let (token, link, code) = new_email_token(state, &user.id, EmailPurpose::Verify, true);
     let token_put = state.db.email_token_put(&token, EmailPurpose::Verify)?;

@@ -29,7 +29,17 @@ pub async fn hash(password: String) -> ApiResult<String> {
     .map_err(|err| ApiError::internal(format!("hash task: {err}")))?
 }
 
+/// An empty stored hash (a social sign-in account that never set a password) matches nothing;
+/// the dummy check keeps its timing like a wrong password's.
 pub async fn verify(password: String, stored_hash: String) -> ApiResult<bool> {
+    if stored_hash.is_empty() {
+        verify_against_dummy(password).await;
+        return Ok(false);
+    }
+    check(password, stored_hash).await
+}
+
+async fn check(password: String, stored_hash: String) -> ApiResult<bool> {
     tokio::task::spawn_blocking(move || match PasswordHash::new(&stored_hash) {
         Ok(parsed) => Ok(hasher()
             .verify_password(password.as_bytes(), &parsed)
@@ -51,7 +61,7 @@ pub async fn verify_against_dummy(password: String) {
             Err(_) => return,
         },
     };
-    let _ = verify(password, dummy).await;
+    let _ = check(password, dummy).await;
 }
 
 #[cfg(test)]
@@ -66,5 +76,13 @@ mod tests {
             .await
             .expect("verify"));
         assert!(!verify("wrong horse".into(), hashed).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn an_account_without_a_password_matches_nothing() {
+        assert!(!verify("".into(), String::new()).await.expect("verify"));
+        assert!(!verify("anything".into(), String::new())
+            .await
+            .expect("verify"));
     }
 }

@@ -6,6 +6,7 @@ pub mod connections;
 pub mod conversations;
 pub mod feed;
 pub mod follows;
+pub mod identities;
 pub mod keys;
 pub mod likers;
 pub mod listing;

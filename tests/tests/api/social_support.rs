@@ -235,6 +235,7 @@ pub async fn fixture_user(app: &TestApp) -> TestUser {
         posts_count: 0,
         created_at: now.clone(),
         updated_at: now,
+        providers: Default::default(),
     };
     match app.state.db.create_user(&user, Vec::new()).await {
         Ok(Ok(())) => {}
