@@ -1,6 +1,7 @@
 //! Helpers for the black-box suite: `spawn_app` starts the real router on a free port against
 //! moto, and typed helpers speak to it over real HTTP.
 
+pub mod idp;
 pub mod lambda;
 
 use std::collections::HashMap;

@@ -17,6 +17,7 @@ mod posts_support;
 mod realtime;
 mod search;
 mod search_history;
+mod social_signin;
 mod social_support;
 mod stories;
 mod template;

@@ -96,11 +96,11 @@ impl Facebook {
             Ok(debug) => debug.value.data,
             Err(_) => return Err(refuse("Facebook does not recognise it")),
         };
+        if !data.is_valid {
+            return Err(refuse("it is invalid, expired or revoked"));
+        }
         if data.app_id.as_deref() != Some(self.config.app_id.as_str()) {
             return Err(refuse("it was issued for another app"));
-        }
-        if !data.is_valid {
-            return Err(refuse("it is expired or revoked"));
         }
         let proof = self.proof(token);
         let me = http.get(format!("{}/me", self.config.graph_url)).query(&[
