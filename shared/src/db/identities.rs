@@ -98,6 +98,7 @@ impl Db {
         seen: &UserRecord,
         identity: &Key,
         providers: &std::collections::BTreeMap<String, ProviderLink>,
+        now: &str,
     ) -> ApiResult<bool> {
         let providers = serde_dynamo::to_attribute_value(providers)?;
         let mut expression =
@@ -112,7 +113,7 @@ impl Db {
             .condition_expression("updatedAt = :seen")
             .expression_attribute_values(":providers", providers)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":now", s(crate::time::now_rfc3339()))
+            .expression_attribute_values(":now", s(now))
             .expression_attribute_values(":seen", s(&seen.updated_at));
         if !seen.is_verified {
             update = update

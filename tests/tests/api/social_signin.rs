@@ -164,6 +164,11 @@ async fn a_google_id_token_creates_an_account_then_signs_in_to_the_same_one() {
     let token = Idp::id_token(&Idp::google_claims(&sub, Some(&email), true));
     let first = google(&app, &token).await;
     let profile = assert_signed_in(&app, &first, "google").await;
+    assert_eq!(
+        first.ddb_calls(),
+        4,
+        "identity and email claims, 1 transaction, the session"
+    );
     let user = &first.data()["user"];
     assert_eq!(user["email"], email.as_str());
     assert_eq!(user["isVerified"], true);
@@ -187,6 +192,7 @@ async fn a_google_id_token_creates_an_account_then_signs_in_to_the_same_one() {
     claims["aud"] = json!(idp::GOOGLE_IOS_CLIENT_ID);
     let again = google(&app, &Idp::id_token(&claims)).await;
     assert_signed_in(&app, &again, "google").await;
+    assert_eq!(again.ddb_calls(), 3, "identity claim, profile, session");
     assert_eq!(user_id(&again), user_id(&first));
     assert_eq!(again.data()["user"]["username"], user["username"]);
     assert_eq!(idp.jwks_fetches(), 1, "the JWKS is cached (max-age=300)");
@@ -344,6 +350,11 @@ async fn a_verified_google_email_links_to_the_existing_verified_account() {
     let profile = assert_signed_in(&app, &response, "google").await;
     assert_eq!(user_id(&response), existing.id);
     assert_eq!(profile["provider"]["google"]["userId"], sub.as_str());
+    assert_eq!(
+        response.ddb_calls(),
+        5,
+        "identity and email claims, profile, 1 transaction, the session"
+    );
     assert_eq!(profile["provider"]["local"]["userId"], existing.id.as_str());
     // The password and the sessions of a verified account stay.
     app.login(&existing.email, PASSWORD).await.expect(200);
@@ -550,6 +561,7 @@ async fn the_google_redirect_flow_ends_with_a_one_time_code_for_the_token_pair()
         .post("/api/auth/exchange", None, json!({ "code": code }))
         .await;
     let profile = assert_signed_in(&app, &exchanged, "google").await;
+    assert_eq!(exchanged.ddb_calls(), 3, "spend the code, profile, session");
     assert_eq!(profile["email"], email.as_str());
     assert_eq!(profile["provider"]["google"]["userId"], sub.as_str());
 

@@ -37,7 +37,8 @@ fn usable(user: UserRecord) -> ApiResult<UserRecord> {
 }
 
 /// The account `identity` signs in to, linked or created as needed.
-/// Known identity: 2 GetItems. Linking: 2 GetItems + 1 transaction. New account: 1 transaction.
+/// Known identity: 2 GetItems. Linking: 3 GetItems + 1 transaction. New account: 1-2 GetItems +
+/// 1 transaction.
 pub async fn account_for(
     state: &AppState,
     identity: &Identity,
@@ -65,18 +66,29 @@ pub async fn account_for(
                 let user = usable(user)?;
                 let mut providers = user.providers.clone();
                 providers.insert(identity.provider.as_str().to_string(), link_of(identity));
-                if state.db.link_identity(&user, &claim, &providers).await? {
-                    if !user.is_verified {
-                        // Its password (if any) was just removed: close what it opened.
-                        state.realtime.disconnect_user(&user.id).await;
-                    }
-                    return state
-                        .db
-                        .get_user(&user.id)
-                        .await?
-                        .ok_or_else(|| ApiError::internal("linked account vanished"));
+                let now = now_rfc3339();
+                if !state
+                    .db
+                    .link_identity(&user, &claim, &providers, &now)
+                    .await?
+                {
+                    continue;
                 }
-                continue;
+                // The account as the transaction left it (no second read).
+                let was_verified = user.is_verified;
+                let mut linked = UserRecord {
+                    providers,
+                    is_verified: true,
+                    updated_at: now,
+                    ..user
+                };
+                if !was_verified {
+                    linked.password_hash.clear();
+                    linked.token_version += 1;
+                    // Its password (if any) was just removed: close what it opened.
+                    state.realtime.disconnect_user(&linked.id).await;
+                }
+                return Ok(linked);
             }
         }
         let user = new_account(identity, verified_email, name_hint);
