@@ -210,8 +210,8 @@ mod tests {
     fn the_challenge_is_rfc_7636_s256() {
         // RFC 7636, appendix B.
         assert_eq!(
-            code_challenge("dBjftJeZ4CVP-mJ0OLLUE6nZ1Vo1oIPdDe-GyaKQ1Ps"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGU08-gV0Q"
+            code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 }
