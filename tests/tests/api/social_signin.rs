@@ -912,3 +912,32 @@ async fn facebook_links_only_through_an_email_it_answers() {
     assert_ne!(user_id(&phone_only), existing.id);
     assert_eq!(phone_only.data()["user"]["isVerified"], false);
 }
+
+#[tokio::test]
+async fn a_deleted_account_frees_its_identity_for_a_new_account() {
+    let (app, _idp) = social_app().await;
+    let email = new_email();
+    let token = Idp::id_token(&Idp::google_claims(&subject(), Some(&email), true));
+    let first = google(&app, &token).await;
+    first.expect(200);
+    let user = app
+        .state
+        .db
+        .get_user(&user_id(&first))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no user"));
+    shared::cascade::delete_account(&app.state, &user)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let claim = shared::db::keys::identity("google", &user.providers["google"].user_id);
+    assert_eq!(
+        app.state.db.claimed_user_id(&claim).await.ok().flatten(),
+        None,
+        "the cascade removes the identity claim"
+    );
+    let again = google(&app, &token).await;
+    assert_signed_in(&app, &again, "google").await;
+    assert_ne!(user_id(&again), user.id);
+    assert_eq!(again.data()["user"]["email"], email.as_str());
+}
