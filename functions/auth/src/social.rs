@@ -2,7 +2,7 @@
 //! one-time code exchange, and the list of configured providers.
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -93,18 +93,43 @@ struct RedirectQuery {
     redirect_uri: Option<String>,
 }
 
+fn with_cookie(mut response: Response, cookie: &str) -> ApiResult<Response> {
+    let value = HeaderValue::from_str(cookie)
+        .map_err(|_| ApiError::internal("cookie is not a header value"))?;
+    response.headers_mut().append(header::SET_COOKIE, value);
+    Ok(response)
+}
+
+/// The flow's cookie as the browser sent it.
+fn browser_binding(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == redirect::BROWSER_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
 async fn google_redirect(
     State(state): State<AppState>,
     Query(query): Query<RedirectQuery>,
 ) -> ApiResult<Response> {
-    found(redirect::start(&state, query.redirect_uri.as_deref()).await?)
+    let started = redirect::start(&state, query.redirect_uri.as_deref()).await?;
+    let cookie = redirect::browser_cookie(&state, &started.browser_binding);
+    with_cookie(found(started.location)?, &cookie)
 }
 
 async fn google_callback(
     State(state): State<AppState>,
     Query(query): Query<CallbackQuery>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    found(redirect::callback(&state, query).await?)
+    let binding = browser_binding(&headers);
+    let location = redirect::callback(&state, query, binding.as_deref()).await?;
+    // The flow is over: the browser forgets its cookie.
+    with_cookie(found(location)?, &redirect::browser_cookie(&state, ""))
 }
 
 #[derive(Deserialize)]

@@ -26,6 +26,8 @@ pub struct OAuthStateRecord {
     pub redirect_uri: String,
     pub code_verifier: String,
     pub nonce: String,
+    /// HMAC of the cookie value that binds the flow to the browser that started it.
+    pub browser_hash: String,
     pub expires_at: i64,
     pub ttl: i64,
 }

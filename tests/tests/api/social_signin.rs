@@ -501,10 +501,27 @@ fn location(response: &reqwest::Response) -> String {
         .to_string()
 }
 
+/// The `name=value` of the cookie that binds the flow to the browser.
+fn browser_cookie(start: &reqwest::Response) -> String {
+    let set_cookie = start
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Lax")
+            && set_cookie.contains("Path=/api/auth/google/callback"),
+        "{set_cookie}"
+    );
+    set_cookie.split(';').next().unwrap_or_default().to_string()
+}
+
 /// Steps 1-3 of the flow: the API's 302 to the provider, the provider's 302 to the callback, and
-/// the callback's 302 back to the client. Answers the callback URL (path and query, to replay) and
-/// where the callback sent the browser.
-async fn run_redirect_flow(app: &TestApp, idp: &Idp, claims: Value) -> (String, String) {
+/// the callback's 302 back to the client (carrying the flow's cookie, as the browser would).
+/// Answers the callback URL (path and query, to replay), where the callback sent the browser, and
+/// the cookie.
+async fn run_redirect_flow(app: &TestApp, idp: &Idp, claims: Value) -> (String, String, String) {
     idp.set_google_user(claims);
     let browser = idp::manual_redirects();
     let start = browser
@@ -516,6 +533,7 @@ async fn run_redirect_flow(app: &TestApp, idp: &Idp, claims: Value) -> (String, 
         .await
         .unwrap_or_else(|e| panic!("start: {e}"));
     assert_eq!(start.status(), 302);
+    let cookie = browser_cookie(&start);
     let to_provider = location(&start);
     assert!(to_provider.starts_with(&format!("{}/authorize?", idp.url)));
     let params = query_of(&to_provider);
@@ -538,11 +556,12 @@ async fn run_redirect_flow(app: &TestApp, idp: &Idp, claims: Value) -> (String, 
         .to_string();
     let back = browser
         .get(app.url(&path_and_query))
+        .header(reqwest::header::COOKIE, &cookie)
         .send()
         .await
         .unwrap_or_else(|e| panic!("callback: {e}"));
     assert_eq!(back.status(), 302);
-    (path_and_query, location(&back))
+    (path_and_query, location(&back), cookie)
 }
 
 #[tokio::test]
@@ -550,7 +569,7 @@ async fn the_google_redirect_flow_ends_with_a_one_time_code_for_the_token_pair()
     let (app, idp) = social_app().await;
     let sub = subject();
     let email = new_email();
-    let (_, to_client) =
+    let (_, to_client, _) =
         run_redirect_flow(&app, &idp, Idp::google_claims(&sub, Some(&email), true)).await;
     assert!(to_client.starts_with(&format!("{}?", idp::REDIRECT_URI)));
     let params = query_of(&to_client);
@@ -589,14 +608,20 @@ async fn the_google_redirect_flow_ends_with_a_one_time_code_for_the_token_pair()
 #[tokio::test]
 async fn a_replayed_or_forged_state_is_refused() {
     let (app, idp) = social_app().await;
-    let (callback, _) = run_redirect_flow(
+    let (callback, _, cookie) = run_redirect_flow(
         &app,
         &idp,
         Idp::google_claims(&subject(), Some(&new_email()), true),
     )
     .await;
     let token_calls = idp.token_calls();
-    let replay = app.get(&callback, None).await;
+    let replay = app
+        .send(
+            app.client
+                .get(app.url(&callback))
+                .header(reqwest::header::COOKIE, &cookie),
+        )
+        .await;
     replay.expect(400);
     assert_eq!(replay.message(), "Invalid, expired or already used state");
     assert_eq!(
@@ -680,7 +705,7 @@ async fn a_failed_redirect_sign_in_goes_back_to_the_client_as_an_error_without_a
     let (app, idp) = social_app().await;
     let mut claims = Idp::google_claims(&subject(), Some(&new_email()), true);
     claims["aud"] = json!("someone-else.apps.googleusercontent.com");
-    let (_, to_client) = run_redirect_flow(&app, &idp, claims).await;
+    let (_, to_client, _) = run_redirect_flow(&app, &idp, claims).await;
     let params = query_of(&to_client);
     assert!(to_client.starts_with(idp::REDIRECT_URI));
     assert_eq!(params["error"], "access_denied");
@@ -940,4 +965,38 @@ async fn a_deleted_account_frees_its_identity_for_a_new_account() {
     assert_signed_in(&app, &again, "google").await;
     assert_ne!(user_id(&again), user.id);
     assert_eq!(again.data()["user"]["email"], email.as_str());
+}
+
+#[tokio::test]
+async fn a_callback_in_a_browser_that_did_not_start_the_flow_is_refused() {
+    let (app, idp) = social_app().await;
+    // The attacker starts a flow and consents as themselves, then sends the victim the callback.
+    idp.set_google_user(Idp::google_claims(&subject(), Some(&new_email()), true));
+    let attacker = idp::manual_redirects();
+    let start = attacker
+        .get(app.url(&format!(
+            "/api/auth/google?redirect_uri={}",
+            idp::REDIRECT_URI
+        )))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("start: {e}"));
+    let consent = attacker
+        .get(location(&start))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("authorize: {e}"));
+    let callback = location(&consent).replace("http://api.test", "");
+    let victim = app.get(&callback, None).await;
+    victim.expect(400);
+    assert!(victim.message().contains("started in another browser"));
+    let forged_cookie = app
+        .send(
+            app.client
+                .get(app.url(&callback))
+                .header(reqwest::header::COOKIE, "insta_oauth=guessed"),
+        )
+        .await;
+    forged_cookie.expect(400);
+    assert_eq!(idp.token_calls(), 0, "the code was never exchanged");
 }

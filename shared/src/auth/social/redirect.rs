@@ -4,6 +4,11 @@
 //! spends the state, exchanges the code with the verifier, verifies the ID token (and its nonce)
 //! and sends the browser back to the client with a one-time code, never with tokens; the client
 //! swaps the code for the token pair with `POST /api/auth/exchange`.
+//!
+//! The flow is also bound to the browser that started it: the start sets a random value in a
+//! cookie scoped to the callback path, the state item keeps its HMAC, and the callback refuses a
+//! browser without it. A link to someone else's callback (login CSRF: signing a victim in to the
+//! attacker's account) therefore goes nowhere.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -12,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::identities::account_for;
 use super::Provider;
-use crate::auth::tokens::random_secret;
+use crate::auth::tokens::{random_secret, same_digest};
 use crate::db::identities::{OAuthCodeRecord, OAuthStateRecord};
 use crate::db::users::UserRecord;
 use crate::error::{ApiError, ApiResult};
@@ -20,6 +25,8 @@ use crate::state::AppState;
 use crate::time::now_epoch;
 
 pub const STATE_TTL_SECS: i64 = 600;
+/// The cookie that binds a flow to its browser (`Path` = the callback).
+pub const BROWSER_COOKIE: &str = "insta_oauth";
 /// The client swaps the code right after the redirect.
 pub const CODE_TTL_SECS: i64 = 120;
 /// `state` and codes are 43 characters; anything much longer is refused unread.
@@ -44,8 +51,35 @@ fn code_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
+/// A new flow: where to send the browser, and the value of its `BROWSER_COOKIE`.
+pub struct Started {
+    pub location: String,
+    pub browser_binding: String,
+}
+
+/// The `Set-Cookie` value that binds the flow to the browser (`Secure` when the callback is https).
+pub fn browser_cookie(state: &AppState, value: &str) -> String {
+    let secure = state
+        .social
+        .callback_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"));
+    let path = state
+        .social
+        .callback_url
+        .as_deref()
+        .and_then(|url| reqwest::Url::parse(url).ok())
+        .map(|url| url.path().to_string())
+        .unwrap_or_else(|| "/".into());
+    let max_age = if value.is_empty() { 0 } else { STATE_TTL_SECS };
+    format!(
+        "{BROWSER_COOKIE}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// The provider's authorization URL for a new flow that ends at `redirect_uri`.
-pub async fn start(state: &AppState, redirect_uri: Option<&str>) -> ApiResult<String> {
+pub async fn start(state: &AppState, redirect_uri: Option<&str>) -> ApiResult<Started> {
     let google = state.social.google()?;
     let social = &state.social;
     let callback = match &social.callback_url {
@@ -70,12 +104,14 @@ pub async fn start(state: &AppState, redirect_uri: Option<&str>) -> ApiResult<St
     let flow_state = random_secret();
     let verifier = random_secret();
     let nonce = random_secret();
+    let browser_binding = random_secret();
     let now = now_epoch();
     let record = OAuthStateRecord {
         provider: Provider::Google.as_str().into(),
         redirect_uri: redirect_uri.to_string(),
         code_verifier: verifier.clone(),
         nonce: nonce.clone(),
+        browser_hash: state.tokens.digest(&browser_binding),
         expires_at: now + STATE_TTL_SECS,
         ttl: now + STATE_TTL_SECS,
     };
@@ -83,7 +119,12 @@ pub async fn start(state: &AppState, redirect_uri: Option<&str>) -> ApiResult<St
         .db
         .put_oauth_state(&state.tokens.digest(&flow_state), &record)
         .await?;
-    google.authorize_url(callback, &flow_state, &code_challenge(&verifier), &nonce)
+    let location =
+        google.authorize_url(callback, &flow_state, &code_challenge(&verifier), &nonce)?;
+    Ok(Started {
+        location,
+        browser_binding,
+    })
 }
 
 fn with_params(base: &str, params: &[(&str, &str)]) -> ApiResult<String> {
@@ -94,7 +135,12 @@ fn with_params(base: &str, params: &[(&str, &str)]) -> ApiResult<String> {
 
 /// Where the callback sends the browser: the client's redirect URI with `code`, or with `error`
 /// (and `error_description`) when the sign-in failed after the state checked out.
-pub async fn callback(state: &AppState, query: CallbackQuery) -> ApiResult<String> {
+/// `browser_binding` is the flow's cookie as the browser sent it.
+pub async fn callback(
+    state: &AppState,
+    query: CallbackQuery,
+    browser_binding: Option<&str>,
+) -> ApiResult<String> {
     let invalid = || ApiError::bad_request("Invalid, expired or already used state");
     let raw = query.state.as_deref().map(str::trim).unwrap_or_default();
     if raw.is_empty() {
@@ -109,6 +155,14 @@ pub async fn callback(state: &AppState, query: CallbackQuery) -> ApiResult<Strin
         .await?
         .filter(|r| r.provider == Provider::Google.as_str())
         .ok_or_else(invalid)?;
+    let same_browser = browser_binding
+        .filter(|b| b.len() <= MAX_SECRET_LEN)
+        .is_some_and(|b| same_digest(&state.tokens.digest(b), &record.browser_hash));
+    if !same_browser {
+        return Err(ApiError::bad_request(
+            "This sign-in was started in another browser (or its cookie was blocked); start again",
+        ));
+    }
     if let Some(error) = query.error {
         let error: String = error.chars().take(64).collect();
         return with_params(&record.redirect_uri, &[("error", &error)]);
