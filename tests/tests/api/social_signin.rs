@@ -1000,3 +1000,32 @@ async fn a_callback_in_a_browser_that_did_not_start_the_flow_is_refused() {
     forged_cookie.expect(400);
     assert_eq!(idp.token_calls(), 0, "the code was never exchanged");
 }
+
+#[tokio::test]
+async fn the_redirect_flow_needs_its_secret_and_an_unreachable_provider_is_a_503() {
+    let idp = Idp::start().await;
+    let mut env = idp.env();
+    env.remove("GOOGLE_CLIENT_SECRET");
+    // Nothing listens on port 9 of the loopback.
+    env.insert("GOOGLE_JWKS_URL".into(), "http://127.0.0.1:9/jwks".into());
+    let config = shared::Config::from_map(&env).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_app_with(config).await;
+    let redirect = app
+        .get(
+            &format!("/api/auth/google?redirect_uri={}", idp::REDIRECT_URI),
+            None,
+        )
+        .await;
+    redirect.expect(501);
+    assert_eq!(
+        redirect.message(),
+        "Google redirect sign-in is not configured on this server"
+    );
+    let listed = app.get("/api/auth/providers", None).await;
+    assert_eq!(listed.data()["google"]["redirect"], false);
+
+    let token = Idp::id_token(&Idp::google_claims(&subject(), None, true));
+    let unreachable = google(&app, &token).await;
+    unreachable.expect(503);
+    assert!(unreachable.headers.contains_key("retry-after"));
+}
