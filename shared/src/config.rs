@@ -140,23 +140,29 @@ impl SocialConfig {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let url = |key: &str, default: &str| {
-            text(key)
-                .unwrap_or_else(|| default.to_string())
-                .trim_end_matches('/')
-                .to_string()
+        let url = |key: &'static str, default: &str| {
+            provider_url(
+                key,
+                text(key)
+                    .unwrap_or_else(|| default.to_string())
+                    .trim_end_matches('/'),
+            )
         };
         let google_ids = list(get("GOOGLE_CLIENT_IDS"));
-        let google = (!google_ids.is_empty()).then(|| GoogleConfig {
-            client_ids: google_ids,
-            client_secret: text("GOOGLE_CLIENT_SECRET").map(Secret),
-            jwks_url: url("GOOGLE_JWKS_URL", GOOGLE_JWKS_URL),
-            issuers: list(Some(
-                text("GOOGLE_ISSUERS").unwrap_or_else(|| GOOGLE_ISSUERS.to_string()),
-            )),
-            auth_url: url("GOOGLE_AUTH_URL", GOOGLE_AUTH_URL),
-            token_url: url("GOOGLE_TOKEN_URL", GOOGLE_TOKEN_URL),
-        });
+        let google = if google_ids.is_empty() {
+            None
+        } else {
+            Some(GoogleConfig {
+                client_ids: google_ids,
+                client_secret: text("GOOGLE_CLIENT_SECRET").map(Secret),
+                jwks_url: url("GOOGLE_JWKS_URL", GOOGLE_JWKS_URL)?,
+                issuers: list(Some(
+                    text("GOOGLE_ISSUERS").unwrap_or_else(|| GOOGLE_ISSUERS.to_string()),
+                )),
+                auth_url: url("GOOGLE_AUTH_URL", GOOGLE_AUTH_URL)?,
+                token_url: url("GOOGLE_TOKEN_URL", GOOGLE_TOKEN_URL)?,
+            })
+        };
         let apple_ids = list(get("APPLE_CLIENT_IDS"));
         let apple = if apple_ids.is_empty() {
             None
@@ -186,9 +192,9 @@ impl SocialConfig {
             Some(AppleConfig {
                 client_ids: apple_ids,
                 signing,
-                jwks_url: url("APPLE_JWKS_URL", APPLE_JWKS_URL),
-                token_url: url("APPLE_TOKEN_URL", APPLE_TOKEN_URL),
-                issuer: url("APPLE_ISSUER", APPLE_ISSUER),
+                jwks_url: url("APPLE_JWKS_URL", APPLE_JWKS_URL)?,
+                token_url: url("APPLE_TOKEN_URL", APPLE_TOKEN_URL)?,
+                issuer: text("APPLE_ISSUER").unwrap_or_else(|| APPLE_ISSUER.to_string()),
             })
         };
         let facebook = match text("FACEBOOK_APP_ID") {
@@ -199,7 +205,7 @@ impl SocialConfig {
                     text("FACEBOOK_APP_SECRET")
                         .ok_or(ConfigError::Missing("FACEBOOK_APP_SECRET"))?,
                 ),
-                graph_url: url("FACEBOOK_GRAPH_URL", FACEBOOK_GRAPH_URL),
+                graph_url: url("FACEBOOK_GRAPH_URL", FACEBOOK_GRAPH_URL)?,
             }),
         };
         Ok(Self {
@@ -209,6 +215,26 @@ impl SocialConfig {
             redirect_allowlist: list(get("OAUTH_REDIRECT_ALLOWLIST")),
             callback_url: text("OAUTH_CALLBACK_URL"),
         })
+    }
+}
+
+/// Provider endpoints carry keys and tokens: HTTPS only, except on the loopback (the tests' and a
+/// laptop's local identity provider).
+fn provider_url(key: &'static str, value: &str) -> Result<String, ConfigError> {
+    let loopback = [
+        "http://127.0.0.1:",
+        "http://127.0.0.1/",
+        "http://localhost:",
+        "http://localhost/",
+        "http://[::1]:",
+    ];
+    if value.starts_with("https://") || loopback.iter().any(|p| value.starts_with(p)) {
+        Ok(value.to_string())
+    } else {
+        Err(ConfigError::Invalid(
+            key,
+            format!("{value} must be an https:// URL (http only on the loopback)"),
+        ))
     }
 }
 
@@ -375,6 +401,25 @@ mod tests {
             ["https://accounts.google.com", "accounts.google.com"]
         );
         assert!(!format!("{:?}", config.social.facebook).contains("\"s\""));
+    }
+
+    #[test]
+    fn provider_endpoints_must_be_https_off_the_loopback() {
+        let mut env = base();
+        env.insert("GOOGLE_CLIENT_IDS".into(), "a.apps".into());
+        env.insert(
+            "GOOGLE_JWKS_URL".into(),
+            "http://keys.example.com/certs".into(),
+        );
+        assert!(matches!(
+            Config::from_map(&env),
+            Err(ConfigError::Invalid("GOOGLE_JWKS_URL", _))
+        ));
+        env.insert(
+            "GOOGLE_JWKS_URL".into(),
+            "http://127.0.0.1:4000/jwks".into(),
+        );
+        assert!(Config::from_map(&env).is_ok());
     }
 
     #[test]
