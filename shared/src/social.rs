@@ -178,6 +178,7 @@ mod tests {
             posts_count: 0,
             created_at: String::new(),
             updated_at: String::new(),
+            providers: Default::default(),
         }
     }
 

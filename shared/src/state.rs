@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use crate::auth::password::Hasher;
+use crate::auth::social::Social;
 use crate::auth::tokens::TokenKeys;
 use crate::aws::{self, Clients};
 use crate::config::Config;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub realtime: Realtime,
     /// Bounded password hashing (`HASH_CONCURRENCY`, `HASH_QUEUE`).
     pub hasher: Hasher,
+    /// Social sign-in providers, their cached keys and the HTTP client they share.
+    pub social: Arc<Social>,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             media: Media::new(clients.s3, &config),
             tokens: TokenKeys::new(&config),
             hasher: Hasher::new(config.hash_concurrency, config.hash_queue),
+            social: Arc::new(Social::new(&config.social)),
             config,
         }
     }

@@ -1,7 +1,8 @@
-//! `/api/auth`: sign-up, email verification, sign-in, token rotation and revocation, and the
-//! HTML pages behind the mail links.
+//! `/api/auth`: sign-up, email verification, sign-in (password, and social in `social`), token
+//! rotation and revocation, and the HTML pages behind the mail links.
 
 mod pages;
+mod social;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/change-password", post(change_password))
         .route("/api/auth/invalidate-all-jwt-tokens", post(invalidate_all))
         .route("/api/auth/verify-jwt-token", post(verify_jwt_token))
+        .merge(social::routes())
         .with_state(state)
 }
 

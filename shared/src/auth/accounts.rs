@@ -9,7 +9,7 @@ use super::tokens::{self, RefreshToken};
 use crate::db::keys::{self, EmailPurpose};
 use crate::db::sessions::{Rotation, SessionRecord};
 use crate::db::tokens::EmailTokenRecord;
-use crate::db::users::{RegisterConflict, Role, Status, UserRecord};
+use crate::db::users::{RegisterConflict, UserRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::{self, Action};
 use crate::mail::Email;
@@ -254,29 +254,13 @@ async fn send_quietly(state: &AppState, email: Email) {
 
 /// Creates the user, claims username and email, stores the verification token: 1 transaction.
 pub async fn register(state: &AppState, input: Registration) -> ApiResult<UserRecord> {
-    let now = now_rfc3339();
-    let user = UserRecord {
-        id: Ulid::new().to_string(),
-        username: v::normalize_username(&input.username),
-        email: v::normalize_email(&input.email),
-        full_name: input.full_name.trim().to_string(),
-        password_hash: state.hasher.hash(input.password).await?,
-        is_verified: false,
-        role: Role::User,
-        status: Status::Active,
-        permissions: Some(crate::admin::permissions::Permissions::user_default()),
-        token_version: 0,
-        bio: None,
-        website: None,
-        gender: None,
-        is_private: false,
-        profile_picture_key: None,
-        followers_count: 0,
-        following_count: 0,
-        posts_count: 0,
-        created_at: now.clone(),
-        updated_at: now,
-    };
+    let user = UserRecord::new_account(
+        v::normalize_username(&input.username),
+        v::normalize_email(&input.email),
+        input.full_name.trim().to_string(),
+        state.hasher.hash(input.password).await?,
+        false,
+    );
     let (token, link, code) = new_email_token(state, &user.id, EmailPurpose::Verify, true);
     let token_put = state.db.email_token_put(&token, EmailPurpose::Verify)?;
     match state.db.create_user(&user, vec![token_put]).await? {

@@ -132,7 +132,17 @@ impl Hasher {
             .await
     }
 
+    /// An empty stored hash (a social sign-in account that never set a password) matches
+    /// nothing; the dummy check keeps its timing like a wrong password's.
     pub async fn verify(&self, password: String, stored_hash: String) -> ApiResult<bool> {
+        if stored_hash.is_empty() {
+            self.verify_against_dummy(password).await?;
+            return Ok(false);
+        }
+        self.check(password, stored_hash).await
+    }
+
+    async fn check(&self, password: String, stored_hash: String) -> ApiResult<bool> {
         let stored = StoredHash::parse(&stored_hash)?;
         let count = stored.params.block_count();
         self.run(count, move |blocks| {
@@ -152,7 +162,7 @@ impl Hasher {
                 DUMMY.get_or_init(|| hash).clone()
             }
         };
-        self.verify(password, dummy).await.map(|_| ())
+        self.check(password, dummy).await.map(|_| ())
     }
 }
 
@@ -294,5 +304,13 @@ mod tests {
             .any(|a| matches!(a, Err(ApiError::Unavailable { .. }))));
         let pooled = hasher.inner.blocks.lock().map(|p| p.len()).unwrap_or(9);
         assert_eq!(pooled, 1, "one turn, one set of blocks");
+    }
+
+    #[tokio::test]
+    async fn an_account_without_a_password_matches_nothing() {
+        assert!(!verify("".into(), String::new()).await.expect("verify"));
+        assert!(!verify("anything".into(), String::new())
+            .await
+            .expect("verify"));
     }
 }

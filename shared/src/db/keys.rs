@@ -494,6 +494,24 @@ pub fn audit_on(target_id: &str) -> String {
     format!("AUDITON#{target_id}")
 }
 
+// ---------- social sign-in ----------
+
+/// Claims a provider identity (`google`, `apple`, `facebook` + the provider's user id) for one
+/// account: the one place an identity resolves to a user.
+pub fn identity(provider: &str, subject: &str) -> Key {
+    Key::new(format!("IDENTITY#{provider}#{subject}"), "IDENTITY")
+}
+
+/// A redirect flow in progress, keyed by the HMAC of its `state` value (single use, TTL).
+pub fn oauth_state(state_digest: &str) -> Key {
+    Key::new(format!("OAUTHSTATE#{state_digest}"), "OAUTHSTATE")
+}
+
+/// The one-time code a finished redirect flow hands the client, keyed by its HMAC.
+pub fn oauth_code(code_digest: &str) -> Key {
+    Key::new(format!("OAUTHCODE#{code_digest}"), "OAUTHCODE")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,5 +545,8 @@ mod tests {
         assert_eq!(notification("u", "n").sk, "NOTIF#n");
         assert_eq!(notification_counter("u").sk, "NOTIFCOUNT");
         assert_eq!(notification_sent("a", "r", "n").sk, "NOTIFSENT#r#n");
+        assert_eq!(identity("google", "123").pk, "IDENTITY#google#123");
+        assert_eq!(oauth_state("d").pk, "OAUTHSTATE#d");
+        assert_eq!(oauth_code("d").sk, "OAUTHCODE");
     }
 }

@@ -23,6 +23,7 @@ mod realtime;
 mod sam_events;
 mod search;
 mod search_history;
+mod social_signin;
 mod social_support;
 mod stories;
 mod template;
