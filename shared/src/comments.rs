@@ -185,7 +185,9 @@ async fn notify_comment(
 }
 
 /// A page of a post's top-level comments (newest first) or of a comment's replies (oldest
-/// first): the post GetItem and the Query run together, then 1 BatchGetItem reads the authors,
+/// first). Access first: the post GetItem, then 1 BatchGetItem of its author and the viewer's
+/// relation (with the parent comment for replies); only then the Query of the list and 1
+/// BatchGetItem that reads the comments' authors,
 /// the viewer's likes, the viewer's relation to the post's author and the block keys between the
 /// viewer and each comment's author (comments of disabled or blocked authors are left out).
 pub async fn comments_page(
@@ -199,31 +201,41 @@ pub async fn comments_page(
         Some(parent) => ListSource::Gsi1(keys::replies_of(parent)),
         None => ListSource::Gsi1(keys::comments_of(post_id)),
     };
-    let (post, parent_comment, page) = futures_util::try_join!(
-        state.db.get_post(post_id),
-        async {
-            match parent {
-                Some(parent) => Ok(state.db.post_and_comment(post_id, parent).await?.1),
-                None => Ok(None),
-            }
+    let post = state
+        .db
+        .get_post(post_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Post not found"))?;
+    let mut access: Vec<Key> = vec![keys::user(&post.author_id)];
+    if let Some(viewer) = viewer.filter(|v| *v != post.author_id) {
+        access.extend(Relation::keys(viewer, &post.author_id));
+    }
+    if let Some(parent) = parent {
+        access.push(keys::comment(post_id, parent));
+    }
+    let mut found_access = state.db.get_items(&access, true).await?;
+    check_post_visible(viewer, &post, &found_access)?;
+    let parent_comment: Option<CommentRecord> = match parent {
+        Some(parent) => match take_item(&mut found_access, &keys::comment(post_id, parent)) {
+            Some(item) => Some(serde_dynamo::from_item(item)?),
+            None => return Err(comment_not_found()),
         },
-        state.db.list_page(&source, request, parent.is_none(), None),
-    )?;
-    let post = post.ok_or_else(|| ApiError::not_found("Post not found"))?;
-    let total = match (parent, &parent_comment) {
-        (Some(_), None) => return Err(comment_not_found()),
-        (Some(_), Some(comment)) => comment.replies_count,
-        (None, _) => post.comments,
+        None => None,
     };
+    let total = match &parent_comment {
+        Some(comment) => comment.replies_count,
+        None => post.comments,
+    };
+    let page = state
+        .db
+        .list_page(&source, request, parent.is_none(), None)
+        .await?;
     let comments: Vec<CommentRecord> = page
         .items
         .iter()
         .map(|item| serde_dynamo::from_item(item.clone()))
         .collect::<Result<_, _>>()?;
-    let mut wanted: Vec<Key> = vec![keys::user(&post.author_id)];
-    if let Some(viewer) = viewer.filter(|v| *v != post.author_id) {
-        wanted.extend(Relation::keys(viewer, &post.author_id));
-    }
+    let mut wanted: Vec<Key> = Vec::new();
     for comment in &comments {
         wanted.push(keys::user(&comment.author_id));
         if let Some(viewer) = viewer {
@@ -234,8 +246,11 @@ pub async fn comments_page(
             }
         }
     }
-    let found = state.db.get_items(&wanted, true).await?;
-    check_post_visible(viewer, &post, &found)?;
+    let found = if wanted.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        state.db.get_items(&wanted, true).await?
+    };
     let mut views = Vec::with_capacity(comments.len());
     for comment in &comments {
         let Some(item) = found

@@ -370,8 +370,9 @@ pub async fn tray(state: &AppState, me: &str) -> ApiResult<Vec<TrayEntry>> {
     Ok(entries)
 }
 
-/// Who viewed the story, newest first (owner only): 1 Query of GSI1 `VIEWERSOF#<id>` + 1
-/// BatchGetItem (the story and the viewers), access decided after the read.
+/// Who viewed the story, newest first (owner only): 1 GetItem of the story (access decided
+/// first: nobody else's request reads the views), 1 Query of GSI1 `VIEWERSOF#<id>` and
+/// 1 BatchGetItem of the viewers.
 pub async fn story_viewers(
     state: &AppState,
     owner: &UserRecord,
@@ -380,6 +381,17 @@ pub async fn story_viewers(
 ) -> ApiResult<(Vec<serde_json::Value>, Pagination)> {
     if story_id.parse::<Ulid>().is_err() {
         return Err(story_not_found());
+    }
+    let story = state
+        .db
+        .get_story(story_id)
+        .await?
+        .filter(|story| story.is_active(now_epoch()))
+        .ok_or_else(story_not_found)?;
+    if story.author_id != owner.id {
+        return Err(ApiError::forbidden(
+            "Only the owner can see who viewed a story",
+        ));
     }
     let page = state
         .db
@@ -402,21 +414,12 @@ pub async fn story_viewers(
             ))
         })
         .collect();
-    let mut wanted = vec![keys::story(story_id)];
-    wanted.extend(viewers.iter().map(|(id, _)| keys::user(id)));
-    let mut found = state.db.get_items(&wanted, true).await?;
-    let story: StoryRecord = match take_item(&mut found, &keys::story(story_id)) {
-        Some(item) => serde_dynamo::from_item(item)?,
-        None => return Err(story_not_found()),
+    let wanted: Vec<Key> = viewers.iter().map(|(id, _)| keys::user(id)).collect();
+    let mut found = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        state.db.get_items(&wanted, true).await?
     };
-    if !story.is_active(now_epoch()) {
-        return Err(story_not_found());
-    }
-    if story.author_id != owner.id {
-        return Err(ApiError::forbidden(
-            "Only the owner can see who viewed a story",
-        ));
-    }
     let mut profiles: HashMap<String, UserRecord> = HashMap::new();
     for (id, _) in &viewers {
         if let Some(item) = take_item(&mut found, &keys::user(id)) {

@@ -853,3 +853,37 @@ async fn the_eleventh_connection_closes_the_oldest() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(live.len(), 10, "{live:?}");
 }
+
+#[tokio::test]
+async fn comments_of_a_private_post_and_viewers_of_a_story_are_refused_before_the_list_is_read() {
+    let (app, _slot) = posts_app().await;
+    let owner = fixture_user(&app).await;
+    let stranger = fixture_user(&app).await;
+    let post = create_post(&app, &owner, "members only").await;
+    add_comment(&app, &owner, &post, None, "first").await;
+    let story = multipart_story_owned(&app, owner.access_token.clone()).await;
+    story.expect(201);
+    let story = story.data()["_id"].as_str().unwrap_or_default().to_string();
+    make_private(&app, &owner).await;
+
+    let comments = app
+        .get(
+            &format!("/api/posts/{post}/comments"),
+            Some(&stranger.access_token),
+        )
+        .await;
+    comments.expect(403);
+    assert_eq!(
+        comments.ddb_calls(),
+        3,
+        "auth + the post + its author and the relation; no comment read"
+    );
+    let viewers = app
+        .get(
+            &format!("/api/stories/{story}/viewers"),
+            Some(&stranger.access_token),
+        )
+        .await;
+    viewers.expect(403);
+    assert_eq!(viewers.ddb_calls(), 2, "auth + the story; no view read");
+}

@@ -367,7 +367,11 @@ async fn each_viewer_counts_once_even_when_views_race() {
     let path = format!("/api/stories/{story}/viewers?limit=4");
     let page = app.get(&path, Some(&owner.access_token)).await;
     page.expect(200);
-    assert_eq!(page.ddb_calls(), 3, "auth + Query + BatchGet");
+    assert_eq!(
+        page.ddb_calls(),
+        4,
+        "auth + GetItem story (owner checked first) + Query + BatchGet"
+    );
     let listed = page.data()["viewers"]
         .as_array()
         .cloned()
