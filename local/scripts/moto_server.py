@@ -14,6 +14,13 @@
    table's stream position; on any failure those items are put back and the stream records the
    transaction appended are dropped, which is all the whole-table copy restored.
 
+3. Queries that read one partition, not the whole table. moto answers every Query (on the table
+   or a GSI) by sorting all the table's items and filtering them: O(n log n) per Query, so a
+   long session slows down as the table grows (BENCHMARKS.md, "Long session"). Here a table Query
+   starts from its partition (`items[hash]`) and a GSI Query from a per-attribute grouping of the
+   items by the index's hash value, built on the first GSI Query after a write and dropped by
+   every write; moto then filters, sorts and pages those candidates exactly as before.
+
 Same arguments as `moto_server`.
 """
 
@@ -82,6 +89,7 @@ def _touched_items(backend, transact_items):
 
 def _restore(snapshots, streams):
     for table, hash_value, range_value, item in reversed(snapshots):
+        table.__dict__.pop("_insta_groups", None)
         if range_value is None:
             if item is None:
                 table.items.pop(hash_value, None)
@@ -112,6 +120,96 @@ def _transact_write_items_item_snapshots(self, transact_items):
         _restore(snapshots, streams)
         raise
 
+
+_hint = threading.local()
+_all_items = Table.all_items
+_query = Table.query
+_GROUPS = "_insta_groups"  # {attribute name: {DynamoType value: [Item]}}, dropped by every write
+
+
+def _sort_like_moto(items):
+    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _groups(table, attribute):
+    groups = table.__dict__.setdefault(_GROUPS, {})
+    if attribute not in groups:
+        by_value = {}
+        for partition in table.items.values():
+            items = partition.values() if table.range_key_attr else [partition]
+            for item in items:
+                value = item.attrs.get(attribute)
+                if value is not None:
+                    by_value.setdefault(value, []).append(item)
+        groups[attribute] = by_value
+    return groups[attribute]
+
+
+def _invalidate(table):
+    table.__dict__.pop(_GROUPS, None)
+
+
+def _all_items_from_hint(self):
+    candidates = getattr(_hint, "candidates", None)
+    if candidates is not None:
+        _hint.candidates = None  # one Query, one all_items call
+        return _sort_like_moto(candidates)
+    return _all_items(self)
+
+
+def _query_candidates(self, hash_key, index_name, hash_key_conditions):
+    if index_name is None:
+        if hash_key is None or self.range_key_attr is None:
+            return None
+        partition = self.items.get(hash_key)
+        return list(partition.values()) if partition else []
+    if hash_key_conditions and len(hash_key_conditions) == 1:
+        attribute, value = hash_key_conditions[0]
+        return list(_groups(self, attribute).get(value, ()))
+    return None
+
+
+def _partition_query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                     scan_index_forward, projection_expressions, index_name=None,
+                     consistent_read=False, filter_expression=None, hash_key_conditions=None,
+                     range_key_conditions=None, **filter_kwargs):
+    try:
+        _hint.candidates = _query_candidates(self, hash_key, index_name, hash_key_conditions)
+    except Exception:  # anything unexpected: moto's own full scan
+        _hint.candidates = None
+    try:
+        return _query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                      scan_index_forward, projection_expressions, index_name=index_name,
+                      consistent_read=consistent_read, filter_expression=filter_expression,
+                      hash_key_conditions=hash_key_conditions,
+                      range_key_conditions=range_key_conditions, **filter_kwargs)
+    finally:
+        _hint.candidates = None
+
+
+def _invalidating_table_method(method):
+    def wrapper(self, *args, **kwargs):
+        _invalidate(self)
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+_backend_update_item = DynamoDBBackend.update_item
+
+
+def _invalidating_update_item(self, table_name, *args, **kwargs):
+    if table_name in self.tables:
+        _invalidate(self.tables[table_name])
+    return _backend_update_item(self, table_name, *args, **kwargs)
+
+
+if os.environ.get("MOTO_FULL_SCAN_QUERIES") != "1":
+    Table.all_items = _all_items_from_hint
+    Table.query = _partition_query
+    Table.put_item = _invalidating_table_method(Table.put_item)
+    Table.delete_item = _invalidating_table_method(Table.delete_item)
+    DynamoDBBackend.update_item = _invalidating_update_item
 
 # MOTO_WHOLE_TABLE_ROLLBACK=1 keeps moto's own copy (the long-session benchmark compares both).
 if os.environ.get("MOTO_WHOLE_TABLE_ROLLBACK") != "1":
