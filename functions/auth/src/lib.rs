@@ -223,7 +223,10 @@ async fn reset_password(
     };
     if let Err(ApiError::BadRequest { message, errors }) = input.validate() {
         let problems: Vec<String> = match errors {
-            Some(errors) => errors.into_values().collect(),
+            Some(errors) => errors
+                .iter()
+                .map(|(field, reason)| pages::plain_words(field, reason))
+                .collect(),
             None => vec![message],
         };
         return Ok(pages::reset_form(StatusCode::BAD_REQUEST, &problems));

@@ -682,7 +682,7 @@ async fn the_mail_link_pages_spend_tokens_only_on_submit() {
     assert_eq!(mismatch.status(), 400);
     let text = mismatch.text().await.unwrap_or_default();
     assert!(
-        text.contains("confirmPassword must match password"),
+        text.contains("The two passwords are not the same"),
         "{text}"
     );
     assert!(text.contains("<form"), "the form again: {text}");
@@ -768,4 +768,131 @@ async fn framework_refusals_are_envelopes_too() {
         )
         .await;
     envelope(&huge, 413);
+}
+
+/// Fills the reset form's two fields and submits it.
+async fn submit_reset_form(browser: &api_tests::browser::Browser, password: &str, confirm: &str) {
+    let wait = std::time::Duration::from_secs(20);
+    for (field, value) in [("#password", password), ("#confirmPassword", confirm)] {
+        let input = browser.wait_for(field, wait).await;
+        if let Err(err) = input.clear().await {
+            panic!("clearing {field}: {err}");
+        }
+        if let Err(err) = input.send_keys(value).await {
+            panic!("typing into {field}: {err}");
+        }
+    }
+    let button = browser.wait_for("button[type=submit]", wait).await;
+    if let Err(err) = button.click().await {
+        panic!("submitting the reset form: {err}");
+    }
+}
+
+/// With `PAGE_SCREENSHOTS=<dir>` set, saves what the browser shows as `<dir>/<name>.png` (how the
+/// pictures in docs/screenshots were made).
+async fn screenshot(browser: &api_tests::browser::Browser, name: &str) {
+    let Ok(dir) = std::env::var("PAGE_SCREENSHOTS") else {
+        return;
+    };
+    match browser.screenshot().await {
+        Ok(png) => {
+            let path = std::path::Path::new(&dir).join(format!("{name}.png"));
+            if let Err(err) = std::fs::write(&path, png) {
+                panic!("writing {}: {err}", path.display());
+            }
+        }
+        Err(err) => panic!("screenshot {name}: {err}"),
+    }
+}
+
+/// The text of the page's outcome paragraph (`.ok` or `.error`), once the page shows one.
+async fn outcome(browser: &api_tests::browser::Browser, class: &str) -> String {
+    browser
+        .wait_for(&format!("p.{class}"), std::time::Duration::from_secs(20))
+        .await
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_verify_and_reset_pages_work_in_headless_chromium() {
+    let app = api_tests::spawn_app().await;
+    let user = unverified_user(&app).await;
+    let token = app
+        .last_mail(&user.email, "Verify")
+        .await
+        .field("Verification token");
+    let browser = api_tests::browser::Browser::start().await;
+
+    // The verify link: opening it spends nothing; the button confirms.
+    if let Err(err) = browser
+        .goto(&app.url(&format!("/api/auth/verify-email/{token}")))
+        .await
+    {
+        panic!("opening the verify page: {err}");
+    }
+    let button = browser
+        .wait_for("button[type=submit]", std::time::Duration::from_secs(20))
+        .await;
+    assert!(
+        !is_verified(&app, &user.id).await,
+        "opening the page verified nothing"
+    );
+    screenshot(&browser, "verify-email-page").await;
+    if let Err(err) = button.click().await {
+        panic!("clicking the verify button: {err}");
+    }
+    let done = outcome(&browser, "ok").await;
+    assert!(done.contains("your email is verified"), "{done}");
+    screenshot(&browser, "verify-email-done").await;
+    assert!(is_verified(&app, &user.id).await);
+    // Back and again: the spent link says so in plain words.
+    if let Err(err) = browser
+        .goto(&app.url(&format!("/api/auth/verify-email/{token}")))
+        .await
+    {
+        panic!("opening the verify page again: {err}");
+    }
+    let again = browser
+        .wait_for("button[type=submit]", std::time::Duration::from_secs(20))
+        .await;
+    if let Err(err) = again.click().await {
+        panic!("clicking the verify button again: {err}");
+    }
+    let spent = outcome(&browser, "error").await;
+    assert!(spent.contains("already used"), "{spent}");
+    screenshot(&browser, "verify-email-spent").await;
+
+    // The reset form: a mismatch shows its reason with the form again, then a success.
+    app.post(
+        "/api/auth/forgot-password",
+        None,
+        json!({ "email": user.email }),
+    )
+    .await
+    .expect(200);
+    let reset = app
+        .last_mail(&user.email, "Reset")
+        .await
+        .field("Reset token");
+    if let Err(err) = browser
+        .goto(&app.url(&format!("/api/auth/reset-password/{reset}")))
+        .await
+    {
+        panic!("opening the reset page: {err}");
+    }
+    submit_reset_form(&browser, "Browser-pass-1", "Browser-pass-2").await;
+    let mismatch = outcome(&browser, "error").await;
+    assert!(mismatch.contains("not the same"), "{mismatch}");
+    screenshot(&browser, "reset-password-mismatch").await;
+    submit_reset_form(&browser, "Browser-pass-1", "Browser-pass-1").await;
+    let changed = outcome(&browser, "ok").await;
+    assert!(
+        changed.contains("Your password has been changed"),
+        "{changed}"
+    );
+    screenshot(&browser, "reset-password-done").await;
+    browser.close().await;
+    app.login(&user.email, "Browser-pass-1").await.expect(200);
 }
