@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use api_tests::lambda::{binary_dir, FakeRuntime};
-use api_tests::{moto_url, spawn_app, test_env};
+use api_tests::lambda::FakeRuntime;
+use api_tests::spawn_app;
 use serde_json::Value;
 
 fn root() -> &'static Path {
@@ -34,24 +34,8 @@ fn template_functions() -> Vec<(String, String)> {
 }
 
 async fn answer(function: &str, event: Value) -> Value {
-    let binary = binary_dir().join(function);
-    assert!(
-        binary.exists(),
-        "{} is missing: `make test` builds every function binary before the suite",
-        binary.display()
-    );
-    let mut env: Vec<(String, String)> = test_env().into_iter().collect();
-    env.push(("AWS_ENDPOINT_URL".into(), moto_url()));
-    for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
-        env.push((
-            key.into(),
-            std::env::var(key).unwrap_or_else(|_| "test".into()),
-        ));
-    }
-    let runtime = FakeRuntime::start(&binary, &env)
+    FakeRuntime::function(function)
         .await
-        .unwrap_or_else(|e| panic!("spawning {function}: {e}"));
-    runtime
         .invoke(event)
         .await
         .unwrap_or_else(|| panic!("{function} gave no answer"))
