@@ -198,14 +198,7 @@ impl Realtime {
     /// Closes one connection and forgets it: 1 DeleteConnection + 1 DeleteItem.
     pub async fn close_connection(&self, connection_id: &str) {
         if let Some(client) = &self.client {
-            let closed = client
-                .delete_connection()
-                .connection_id(connection_id)
-                .send()
-                .await;
-            if let Err(err) = closed {
-                tracing::debug!(%connection_id, ?err, "closing a connection");
-            }
+            management::close(client, connection_id).await;
         }
         if let Err(err) = self.db.delete_connection(connection_id).await {
             tracing::warn!(%connection_id, ?err, "deleting a connection record");
