@@ -770,3 +770,56 @@ async fn reports_are_rate_limited_per_user() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_admin_deletes_an_account_with_the_deletion_cascade_and_it_is_audited() {
+    let app = spawn_isolated_app().await;
+    let root = root_user(&app).await;
+    let admin = admin_user(&app, &root).await;
+    let doomed = fixture_user(&app).await;
+    let post = create_post(&app, &doomed, "going away").await;
+    let path = format!("/api/admin/users/{}", doomed.id);
+    // A user cannot, an admin cannot delete a peer, root is nobody's to delete.
+    delete(&app, &path, Some(&doomed.access_token))
+        .await
+        .expect(403);
+    delete(
+        &app,
+        &format!("/api/admin/users/{}", root.id),
+        Some(&admin.access_token),
+    )
+    .await
+    .expect(403);
+    delete(&app, &path, Some(&admin.access_token))
+        .await
+        .expect(200);
+    // Gone everywhere: the account, its token, its posts; a second delete is a 404.
+    app.get(&format!("/api/users/{}", doomed.id), None)
+        .await
+        .expect(404);
+    app.get("/api/users/profile", Some(&doomed.access_token))
+        .await
+        .expect(401);
+    get_post(&app, None, &post).await.expect(404);
+    delete(&app, &path, Some(&admin.access_token))
+        .await
+        .expect(404);
+    let actions = audit_actions(&app, &root, &format!("targetId={}", doomed.id)).await;
+    assert!(actions.iter().any(|a| a == "user.delete"), "{actions:?}");
+    // Creations are audited too.
+    let name = api_tests::unique_name("audited");
+    let made = app
+        .post(
+            "/api/admin/users",
+            Some(&root.access_token),
+            json!({ "email": format!("{name}@example.com"), "username": name, "fullName": "Audited One" }),
+        )
+        .await;
+    made.expect(201);
+    let made_id = made.data()["user"]["_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let actions = audit_actions(&app, &root, &format!("targetId={made_id}")).await;
+    assert_eq!(actions, vec!["user.create".to_string()]);
+}
