@@ -37,6 +37,9 @@ export_aws_env "$port"
 step "cargo test"
 cargo test --workspace -- --test-threads "${TEST_THREADS:-8}"
 
+step "schemathesis against docs/openapi.yaml on the local stack (local/scripts/fuzz.sh)"
+local/scripts/fuzz.sh
+
 stop_moto
 trap - EXIT INT TERM
 step "sam validate --lint and sam build (arm64 bootstraps, cached in \$CARGO_TARGET_DIR)"

@@ -17,7 +17,11 @@ pub struct Clients {
 }
 
 pub async fn load_sdk_config(config: &Config) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(url) = &config.aws_endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(2))

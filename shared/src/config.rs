@@ -28,6 +28,9 @@ pub struct Config {
     pub login_lockout_secs: i64,
     /// The API Gateway Management API endpoint for realtime pushes.
     pub ws_management_endpoint: Option<String>,
+    /// Where every AWS client sends its calls (`AWS_ENDPOINT_URL`: moto locally, a fault proxy in
+    /// the tests); `None` leaves it to aws-config (the real AWS endpoints, or the environment).
+    pub aws_endpoint_url: Option<String>,
     /// Per-attempt and whole-operation timeouts of AWS calls.
     pub aws_attempt_timeout_ms: u64,
     pub aws_operation_timeout_ms: u64,
@@ -359,6 +362,7 @@ impl Config {
                 .map_err(|_| ConfigError::Invalid("LOGIN_MAX_FAILURES", "too large".into()))?,
             login_lockout_secs: number("LOGIN_LOCKOUT_SECS", 15 * 60)?,
             ws_management_endpoint: get("WS_MANAGEMENT_ENDPOINT").filter(|v| !v.trim().is_empty()),
+            aws_endpoint_url: get("AWS_ENDPOINT_URL").filter(|v| !v.trim().is_empty()),
             aws_attempt_timeout_ms: number("AWS_ATTEMPT_TIMEOUT_MS", 3_000)?.unsigned_abs(),
             aws_operation_timeout_ms: number("AWS_OPERATION_TIMEOUT_MS", 8_000)?.unsigned_abs(),
             rate_limits,

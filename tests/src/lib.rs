@@ -84,7 +84,29 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(test_config()).await
 }
 
-pub async fn spawn_app_with(mut config: Config) -> TestApp {
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    let app = spawn_unprovisioned_app(config).await;
+    RESOURCES
+        .get_or_init(|| async {
+            let sdk = shared::aws::load_sdk_config(&app.state.config).await;
+            let clients = shared::aws::Clients::new(&sdk, &app.state.config);
+            if let Err(err) = local::bootstrap::ensure_resources(
+                &clients,
+                &app.state.config,
+                &local::bootstrap::template_path(),
+            )
+            .await
+            {
+                panic!("creating test resources in moto: {err}");
+            }
+        })
+        .await;
+    app
+}
+
+/// `spawn_app_with` without creating the table and bucket: nothing touches AWS before the first
+/// request (the fault tests point `config` at a closed port or a failing proxy).
+pub async fn spawn_unprovisioned_app(mut config: Config) -> TestApp {
     let ws_listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
         Ok(listener) => listener,
         Err(err) => panic!("binding a WebSocket test port: {err}"),
@@ -97,21 +119,6 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         config.ws_management_endpoint = Some(format!("http://{ws_address}"));
     }
     let state = AppState::new(config).await;
-    RESOURCES
-        .get_or_init(|| async {
-            let sdk = shared::aws::load_sdk_config(&state.config).await;
-            let clients = shared::aws::Clients::new(&sdk, &state.config);
-            if let Err(err) = local::bootstrap::ensure_resources(
-                &clients,
-                &state.config,
-                &local::bootstrap::template_path(),
-            )
-            .await
-            {
-                panic!("creating test resources in moto: {err}");
-            }
-        })
-        .await;
     let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
         Ok(listener) => listener,
         Err(err) => panic!("binding a test port: {err}"),

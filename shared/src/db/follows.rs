@@ -365,6 +365,11 @@ impl Db {
     /// The owner of a private account accepts `requester`: request gone, edge and counters in,
     /// 1 transaction. 404 when there is no such request.
     pub async fn accept_follow_request(&self, owner: &str, requester: &str) -> ApiResult<()> {
+        // Nobody requests to follow themselves (and one transaction cannot touch the one
+        // profile item twice): a 404 before any call.
+        if owner == requester {
+            return Err(ApiError::not_found("Follow request not found"));
+        }
         let (following_item, follower_item) = edge_items(requester, owner);
         let writes = vec![
             delete_existing(&self.table, &keys::follow_request(owner, requester))?,

@@ -423,3 +423,21 @@ async fn every_list_refuses_bad_paging() {
     ];
     assert_bad_paging_gets_400(&app, Some(&me.access_token), &paths).await;
 }
+
+/// Found by schema fuzzing: accepting or rejecting a "request" from oneself was a 500 (one
+/// transaction touched the one profile item twice); nobody requests to follow themselves.
+#[tokio::test]
+async fn a_request_from_oneself_is_not_found() {
+    let app = api_tests::spawn_app().await;
+    let me = app.signed_in_user().await;
+    for action in ["accept", "reject"] {
+        app.post(
+            &format!("/api/follow/requests/{}/{action}", me.id),
+            Some(&me.access_token),
+            json!({}),
+        )
+        .await
+        .expect(404);
+    }
+    assert_eq!(counts(&app, &me).await, (0, 0));
+}

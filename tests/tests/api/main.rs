@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod blocks;
 mod docs;
+mod faults;
 mod follow;
 mod hardening;
 mod health;
