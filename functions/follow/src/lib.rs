@@ -11,7 +11,6 @@ use shared::db::follows::FollowStatus;
 use shared::db::keys;
 use shared::db::listing::{string_attr, ListSource};
 use shared::http::{done, ok};
-use shared::notifications::{notify, NewNotification, NotificationType};
 use shared::pagination::ListQuery;
 use shared::social::{connections_answer, Connections};
 use shared::views::UserCard;
@@ -36,14 +35,8 @@ async fn follow(
     auth: AuthUser,
     Path(user_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let (status, changed) = state.db.follow_changed(auth.id(), &user_id).await?;
-    if changed {
-        let kind = match status {
-            FollowStatus::Requested => NotificationType::FollowRequest,
-            _ => NotificationType::Follow,
-        };
-        notify(&state, &auth.user, NewNotification::new(kind, &user_id)).await;
-    }
+    // `follow` / `follow_request` notifications follow from the table's stream (`fanout`).
+    let status = state.db.follow(auth.id(), &user_id).await?;
     let message = match status {
         FollowStatus::Requested => "Follow request sent",
         _ => "User followed successfully",
@@ -145,9 +138,8 @@ async fn accept(
     auth: AuthUser,
     Path(user_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
+    // `follow_accept` follows from the table's stream (the edge is marked `acceptedRequest`).
     state.db.accept_follow_request(auth.id(), &user_id).await?;
-    let accepted = NewNotification::new(NotificationType::FollowAccept, &user_id);
-    notify(&state, &auth.user, accepted).await;
     Ok(done("Follow request accepted"))
 }
 

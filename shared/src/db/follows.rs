@@ -365,7 +365,9 @@ impl Db {
     /// The owner of a private account accepts `requester`: request gone, edge and counters in,
     /// 1 transaction. 404 when there is no such request.
     pub async fn accept_follow_request(&self, owner: &str, requester: &str) -> ApiResult<()> {
-        let (following_item, follower_item) = edge_items(requester, owner);
+        let (mut following_item, follower_item) = edge_items(requester, owner);
+        // Tells the stream this edge is an accepted request (`follow_accept`, not `follow`).
+        following_item.insert("acceptedRequest".into(), AttributeValue::Bool(true));
         let writes = vec![
             delete_existing(&self.table, &keys::follow_request(owner, requester))?,
             delete_any(&self.table, &keys::sent_follow_request(requester, owner))?,
