@@ -2,6 +2,7 @@
 //! `template.yaml` declares, created in moto from that same definition.
 
 pub mod bootstrap;
+pub mod streams;
 pub mod websocket;
 
 use axum::Router;

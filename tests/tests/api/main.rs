@@ -4,6 +4,7 @@ mod account_deletion;
 mod admin;
 mod auth;
 mod blocks;
+mod fanout;
 mod follow;
 mod health;
 mod lambda_events;
