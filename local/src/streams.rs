@@ -9,7 +9,7 @@
 //!
 //! Shards that exist when the poller starts are read from their end (what was written before
 //! belongs to an earlier run); shards found later from TRIM_HORIZON. An empty poll sleeps
-//! [`IDLE`].
+//! [`IDLE`], or [`QUIET_IDLE`] once the stream has been quiet for [`QUIET_AFTER`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,10 @@ use crate::bootstrap::BoxError;
 
 /// Sleep after a poll of every shard returned nothing.
 pub const IDLE: Duration = Duration::from_millis(20);
+/// The sleep once the stream has been quiet for [`QUIET_AFTER`] (many idle test tables would
+/// otherwise keep moto busy).
+pub const QUIET_IDLE: Duration = Duration::from_millis(100);
+pub const QUIET_AFTER: Duration = Duration::from_secs(5);
 /// Records per GetRecords (Lambda's BatchSize).
 pub const BATCH_SIZE: i32 = 100;
 /// Invocations of one failing record before it is dead-lettered.
@@ -183,6 +187,7 @@ async fn run(
     poller: StreamPoller,
 ) {
     let mut scanned = Instant::now();
+    let mut last_record = Instant::now();
     loop {
         if scanned.elapsed() >= RESCAN {
             scanned = Instant::now();
@@ -216,8 +221,12 @@ async fn run(
                 }
             }
         }
-        if !busy {
+        if busy {
+            last_record = Instant::now();
+        } else if last_record.elapsed() < QUIET_AFTER {
             tokio::time::sleep(IDLE).await;
+        } else {
+            tokio::time::sleep(QUIET_IDLE).await;
         }
     }
 }

@@ -189,3 +189,41 @@ async fn a_poison_record_is_reported_and_dead_lettered_without_blocking_the_shar
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+#[tokio::test]
+async fn a_caption_edit_notifies_only_the_newly_mentioned() {
+    let (app, _slot) = posts_app().await;
+    let author = fixture_user(&app).await;
+    let first = fixture_user(&app).await;
+    let second = fixture_user(&app).await;
+    let mut first_socket = app.ws(&first).await;
+    let mut second_socket = app.ws(&second).await;
+    let post = create_post(&app, &author, &format!("hi @{}", first.username)).await;
+    let frame = first_socket
+        .expect_event("notification", Duration::from_secs(5))
+        .await;
+    assert_eq!(frame["data"]["type"], "mention");
+    assert_eq!(frame["data"]["postId"], post.as_str());
+
+    let edited = app
+        .request(
+            Method::PATCH,
+            &format!("/api/posts/{post}"),
+            Some(&author.access_token),
+            Some(json!({ "caption": format!("hi @{} and @{}", first.username, second.username) })),
+        )
+        .await;
+    edited.expect(200);
+    let frame = second_socket
+        .expect_event("notification", Duration::from_secs(5))
+        .await;
+    assert_eq!(frame["data"]["type"], "mention");
+    assert_eq!(frame["data"]["actor"]["_id"], author.id.as_str());
+    // The same record would have told `first` by now: nothing came, nothing more is stored.
+    first_socket
+        .expect_silence(Duration::from_millis(300))
+        .await;
+    listed_becomes(&app, &first, "?type=mention", 1).await;
+    unread_becomes(&app, &first, 1).await;
+    unread_becomes(&app, &second, 1).await;
+}
