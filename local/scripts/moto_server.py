@@ -50,7 +50,7 @@ _MAX_ITERATORS = 256
 
 
 def _shard_deepcopy(self, memo):
-    new = StreamShard.__new__(StreamShard)
+    new = object.__new__(StreamShard)
     memo[id(self)] = new
     for name, value in self.__dict__.items():
         if name == "items":
@@ -82,6 +82,23 @@ def _pruned_get_shard_iterator(self, *args, **kwargs):
 
 
 DynamoDBStreamsBackend.get_shard_iterator = _pruned_get_shard_iterator
+_iterator_get = ShardIterator.get
+
+
+def _current_shard_get(self, limit=1000):
+    # A rolled-back transaction replaces the table (and its shard) by the copy taken before it:
+    # an iterator taken just before must read the current shard, not the one holding the
+    # records of the writes that were undone.
+    try:
+        table = self.streams_backend.dynamodb.get_table(self.stream_shard.table.name)
+        if table.stream_shard is not None:
+            self.stream_shard = table.stream_shard
+    except Exception:  # noqa: BLE001 - the table is gone: read what the iterator had
+        pass
+    return _iterator_get(self, limit)
+
+
+ShardIterator.get = _current_shard_get
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,8 +27,8 @@ use crate::bootstrap::BoxError;
 pub const IDLE: Duration = Duration::from_millis(20);
 /// The sleep once the stream has been quiet for [`QUIET_AFTER`] (many idle test tables would
 /// otherwise keep moto busy).
-pub const QUIET_IDLE: Duration = Duration::from_millis(100);
-pub const QUIET_AFTER: Duration = Duration::from_secs(5);
+pub const QUIET_IDLE: Duration = Duration::from_millis(250);
+pub const QUIET_AFTER: Duration = Duration::from_secs(2);
 /// Records per GetRecords (Lambda's BatchSize).
 pub const BATCH_SIZE: i32 = 100;
 /// Invocations of one failing record before it is dead-lettered.
