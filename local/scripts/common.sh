@@ -42,3 +42,35 @@ export_aws_env() {
   export AWS_REGION=${AWS_REGION:-us-east-1}
   export AWS_EC2_METADATA_DISABLED=true
 }
+
+# The local configuration of `make dev` (and `make watch`); any of these can be overridden from the
+# environment. Call after export_aws_env.
+export_local_env() {
+  export TABLE_NAME=${TABLE_NAME:-insta-local}
+  export MEDIA_BUCKET=${MEDIA_BUCKET:-insta-media-local}
+  export JWT_SECRET=${JWT_SECRET:-local-development-secret-not-for-production}
+  export MAIL_FROM=${MAIL_FROM:-no-reply@insta.local}
+  export APP_BASE_URL=${APP_BASE_URL:-http://127.0.0.1:${PORT:-3000}/api/auth}
+  export MAIL_ECHO=${MAIL_ECHO:-1}
+  export DEBUG_HEADERS=${DEBUG_HEADERS:-1}
+  export S3_FORCE_PATH_STYLE=1
+  # The WebSocket API and its @connections endpoint (local/src/websocket.rs) share one port.
+  export WS_PORT=${WS_PORT:-3001}
+  export WS_MANAGEMENT_ENDPOINT=${WS_MANAGEMENT_ENDPOINT:-http://127.0.0.1:${WS_PORT}}
+  # Test suites register hundreds of users from this one loopback address: per-source budgets are
+  # high here; every per-user and per-account limit keeps its default.
+  export RATE_LIMIT_LOGIN_SOURCE=${RATE_LIMIT_LOGIN_SOURCE:-100000/900}
+  export RATE_LIMIT_REGISTER_SOURCE=${RATE_LIMIT_REGISTER_SOURCE:-100000/3600}
+  export RUST_LOG=${RUST_LOG:-info}
+}
+
+# The variables of export_aws_env and export_local_env as an env file (cargo lambda watch --env-file).
+write_env_file() {
+  local file=$1 name
+  : >"$file"
+  for name in AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_EC2_METADATA_DISABLED \
+    TABLE_NAME MEDIA_BUCKET JWT_SECRET MAIL_FROM APP_BASE_URL MAIL_ECHO DEBUG_HEADERS S3_FORCE_PATH_STYLE \
+    WS_MANAGEMENT_ENDPOINT RATE_LIMIT_LOGIN_SOURCE RATE_LIMIT_REGISTER_SOURCE RUST_LOG AWS_LC_SYS_NO_JITTER_ENTROPY; do
+    printf '%s=%s\n' "$name" "${!name:-}" >>"$file"
+  done
+}

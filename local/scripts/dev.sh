@@ -10,19 +10,7 @@ start_moto "${MOTO_PORT:-5055}" .local/moto.log
 export_aws_env "${MOTO_PORT:-5055}"
 echo "moto on http://127.0.0.1:${MOTO_PORT:-5055} (log: .local/moto.log)"
 
-# Local configuration; any of these can be overridden from the environment.
-export TABLE_NAME=${TABLE_NAME:-insta-local}
-export MEDIA_BUCKET=${MEDIA_BUCKET:-insta-media-local}
-export JWT_SECRET=${JWT_SECRET:-local-development-secret-not-for-production}
-export MAIL_FROM=${MAIL_FROM:-no-reply@insta.local}
-export APP_BASE_URL=${APP_BASE_URL:-http://127.0.0.1:${PORT:-3000}/api/auth}
-export MAIL_ECHO=${MAIL_ECHO:-1}
-export DEBUG_HEADERS=${DEBUG_HEADERS:-1}
-export S3_FORCE_PATH_STYLE=1
-# The WebSocket API and its @connections endpoint (local/src/websocket.rs) share one port.
-export WS_PORT=${WS_PORT:-3001}
-export WS_MANAGEMENT_ENDPOINT=${WS_MANAGEMENT_ENDPOINT:-http://127.0.0.1:${WS_PORT}}
-export RUST_LOG=${RUST_LOG:-info}
+export_local_env
 
 cargo build --package local --bin local
 # In the background with `wait`, so that Ctrl-C or a TERM runs the trap and stops both processes.

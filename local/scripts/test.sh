@@ -6,6 +6,15 @@ source local/scripts/common.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The docs page test drives Debian's headless Chromium through chromedriver (tests/src/browser.rs).
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ] || [ ! -x "${CHROMEDRIVER:-/usr/bin/chromedriver}" ]; then
+  step "installing chromium and chromium-driver (apt)"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -27,3 +36,8 @@ export_aws_env "$port"
 
 step "cargo test"
 cargo test --workspace -- --test-threads "${TEST_THREADS:-8}"
+
+stop_moto
+trap - EXIT INT TERM
+step "sam validate --lint and sam build (arm64 bootstraps, cached in \$CARGO_TARGET_DIR)"
+local/scripts/sam_build.sh

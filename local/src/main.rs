@@ -1,4 +1,5 @@
-//! `make dev`: creates the AWS resources in moto, then serves the whole API on PORT.
+//! `make dev`: creates the AWS resources in moto, then serves the whole API on PORT
+//! (`--create-resources`: creates them and exits, for `make watch`).
 
 use std::net::SocketAddr;
 
@@ -30,6 +31,10 @@ async fn main() -> Result<(), local::bootstrap::BoxError> {
     )
     .await?;
     tracing::info!(table = %config.table_name, bucket = %config.media_bucket, "resources ready");
+    // `make watch` only needs the resources: cargo lambda watch serves the functions.
+    if std::env::args().any(|arg| arg == "--create-resources") {
+        return Ok(());
+    }
 
     let state = AppState::new(config).await;
     let ws_address = SocketAddr::from(([127, 0, 0, 1], ws_port));
@@ -43,10 +48,13 @@ async fn main() -> Result<(), local::bootstrap::BoxError> {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address).await?;
     println!("API listening on http://{address}/api");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::metrics::DdbCallCounter;
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
+    #[cfg(feature = "ses")]
     pub ses: aws_sdk_ses::Client,
 }
 
@@ -39,6 +40,7 @@ impl Clients {
         Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            #[cfg(feature = "ses")]
             ses: aws_sdk_ses::Client::new(sdk),
         }
     }

@@ -32,7 +32,7 @@ pub enum DeletionStep {
     Notifications,
     /// Everything else in the user's partition: sessions, tokens, blocks, search history, requests.
     OwnPartition,
-    /// The profile and the username/email claims (so both can be registered again); the search
+    /// The profile and the username/email (and social identity) claims (so all can be used again); the search
     /// index lives on those two items and goes with them.
     ProfileAndClaims,
 }
@@ -114,12 +114,13 @@ async fn run_step(state: &AppState, user: &UserRecord, step: DeletionStep) -> Ap
             db.delete_keys(&rest).await
         }
         DeletionStep::ProfileAndClaims => {
-            db.delete_keys(&[
+            let mut claims = crate::db::identities::identity_keys(user);
+            claims.extend([
                 keys::username_claim(&user.username),
                 keys::email_claim(&user.email),
                 keys::user(me),
-            ])
-            .await
+            ]);
+            db.delete_keys(&claims).await
         }
     }
 }

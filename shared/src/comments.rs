@@ -131,8 +131,11 @@ pub async fn create_comment(
 }
 
 /// A page of a post's top-level comments (newest first) or of a comment's replies (oldest
-/// first): the post GetItem and the Query run together, then 1 BatchGetItem reads the authors,
-/// the viewer's likes and the viewer's relation to the post's author.
+/// first). Access first: the post GetItem, then 1 BatchGetItem of its author and the viewer's
+/// relation (with the parent comment for replies); only then the Query of the list and 1
+/// BatchGetItem that reads the comments' authors,
+/// the viewer's likes, the viewer's relation to the post's author and the block keys between the
+/// viewer and each comment's author (comments of disabled or blocked authors are left out).
 pub async fn comments_page(
     state: &AppState,
     viewer: Option<&str>,
@@ -144,39 +147,56 @@ pub async fn comments_page(
         Some(parent) => ListSource::Gsi1(keys::replies_of(parent)),
         None => ListSource::Gsi1(keys::comments_of(post_id)),
     };
-    let (post, parent_comment, page) = futures_util::try_join!(
-        state.db.get_post(post_id),
-        async {
-            match parent {
-                Some(parent) => Ok(state.db.post_and_comment(post_id, parent).await?.1),
-                None => Ok(None),
-            }
+    let post = state
+        .db
+        .get_post(post_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Post not found"))?;
+    let mut access: Vec<Key> = vec![keys::user(&post.author_id)];
+    if let Some(viewer) = viewer.filter(|v| *v != post.author_id) {
+        access.extend(Relation::keys(viewer, &post.author_id));
+    }
+    if let Some(parent) = parent {
+        access.push(keys::comment(post_id, parent));
+    }
+    let mut found_access = state.db.get_items(&access, true).await?;
+    check_post_visible(viewer, &post, &found_access)?;
+    let parent_comment: Option<CommentRecord> = match parent {
+        Some(parent) => match take_item(&mut found_access, &keys::comment(post_id, parent)) {
+            Some(item) => Some(serde_dynamo::from_item(item)?),
+            None => return Err(comment_not_found()),
         },
-        state.db.list_page(&source, request, parent.is_none(), None),
-    )?;
-    let post = post.ok_or_else(|| ApiError::not_found("Post not found"))?;
-    let total = match (parent, &parent_comment) {
-        (Some(_), None) => return Err(comment_not_found()),
-        (Some(_), Some(comment)) => comment.replies_count,
-        (None, _) => post.comments,
+        None => None,
     };
+    let total = match &parent_comment {
+        Some(comment) => comment.replies_count,
+        None => post.comments,
+    };
+    let page = state
+        .db
+        .list_page(&source, request, parent.is_none(), None)
+        .await?;
     let comments: Vec<CommentRecord> = page
         .items
         .iter()
         .map(|item| serde_dynamo::from_item(item.clone()))
         .collect::<Result<_, _>>()?;
-    let mut wanted: Vec<Key> = vec![keys::user(&post.author_id)];
-    if let Some(viewer) = viewer.filter(|v| *v != post.author_id) {
-        wanted.extend(Relation::keys(viewer, &post.author_id));
-    }
+    let mut wanted: Vec<Key> = Vec::new();
     for comment in &comments {
         wanted.push(keys::user(&comment.author_id));
         if let Some(viewer) = viewer {
             wanted.push(keys::comment_like(post_id, &comment.comment_id, viewer));
+            if comment.author_id != viewer {
+                wanted.push(keys::block(&comment.author_id, viewer));
+                wanted.push(keys::block(viewer, &comment.author_id));
+            }
         }
     }
-    let found = state.db.get_items(&wanted, true).await?;
-    check_post_visible(viewer, &post, &found)?;
+    let found = if wanted.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        state.db.get_items(&wanted, true).await?
+    };
     let mut views = Vec::with_capacity(comments.len());
     for comment in &comments {
         let Some(item) = found
@@ -186,6 +206,15 @@ pub async fn comments_page(
             continue;
         };
         let author: UserRecord = serde_dynamo::from_item(item)?;
+        // Disabled authors' comments are hidden, and so are those of anyone the viewer blocked
+        // or who blocked the viewer.
+        let blocked = viewer.is_some_and(|viewer| {
+            contains_key(&found, &keys::block(&author.id, viewer))
+                || contains_key(&found, &keys::block(viewer, &author.id))
+        });
+        if blocked || (!author.is_active() && viewer != Some(author.id.as_str())) {
+            continue;
+        }
         let liked = viewer.is_some_and(|viewer| {
             contains_key(
                 &found,
@@ -240,7 +269,8 @@ async fn existing(
     }
 }
 
-/// The author edits the content: 1 BatchGetItem + 1 UpdateItem.
+/// The author edits the content, unless the post's owner and the author blocked each other:
+/// 1 BatchGetItem (+ 1 for the relation on someone else's post) + 1 UpdateItem.
 pub async fn update_comment(
     state: &AppState,
     user: &UserRecord,
@@ -249,9 +279,21 @@ pub async fn update_comment(
     raw_content: Option<&str>,
 ) -> ApiResult<CommentView> {
     let content = validate_content(raw_content)?;
-    let (_, mut comment) = existing(state, post_id, comment_id).await?;
+    let (post, mut comment) = existing(state, post_id, comment_id).await?;
     if comment.author_id != user.id {
         return Err(ApiError::forbidden("Only the author can edit this comment"));
+    }
+    // A block either way ends the author's say on the other's posts, old comments included.
+    if post.author_id != user.id
+        && state
+            .db
+            .relation(&user.id, &post.author_id)
+            .await?
+            .blocked_either_way()
+    {
+        return Err(ApiError::forbidden(
+            "You cannot edit comments on this account's posts",
+        ));
     }
     comment.updated_at = state.db.update_comment(&comment, &content).await?;
     comment.content = content;

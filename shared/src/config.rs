@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::limits::{Action, Limit};
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub table_name: String,
@@ -29,6 +31,243 @@ pub struct Config {
     /// Per-attempt and whole-operation timeouts of AWS calls.
     pub aws_attempt_timeout_ms: u64,
     pub aws_operation_timeout_ms: u64,
+    /// Budgets per action (`RATE_LIMIT_<ACTION>=<max>/<window secs>`), see `limits::Action`.
+    pub rate_limits: HashMap<Action, Limit>,
+    /// Password hashes running at once (`HASH_CONCURRENCY`, default: the cores)...
+    pub hash_concurrency: usize,
+    /// ...and how many more may wait before a 503 (`HASH_QUEUE`).
+    pub hash_queue: usize,
+    /// Social sign-in providers; each is `None` unless its client id(s) are set.
+    pub social: SocialConfig,
+}
+
+impl Config {
+    /// The budget of `action`: configured, or its default.
+    pub fn limit(&self, action: Action) -> Limit {
+        self.rate_limits
+            .get(&action)
+            .copied()
+            .unwrap_or_else(|| action.default_limit())
+    }
+}
+
+/// A value that never shows in logs or `Debug` output.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SocialConfig {
+    pub google: Option<GoogleConfig>,
+    pub apple: Option<AppleConfig>,
+    pub facebook: Option<FacebookConfig>,
+    /// Exact client redirect URIs the redirect flow may send people back to.
+    pub redirect_allowlist: Vec<String>,
+    /// This API's own `/api/auth/google/callback` URL as registered with the provider.
+    pub callback_url: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GoogleConfig {
+    pub client_ids: Vec<String>,
+    /// Needed only by the redirect flow (the code exchange).
+    pub client_secret: Option<Secret>,
+    pub jwks_url: String,
+    pub issuers: Vec<String>,
+    pub auth_url: String,
+    pub token_url: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AppleConfig {
+    pub client_ids: Vec<String>,
+    /// Team id, key id and the `.p8` private key sign the client secret of the code exchange;
+    /// without them only `{idToken}` is accepted.
+    pub signing: Option<AppleSigning>,
+    pub jwks_url: String,
+    pub token_url: String,
+    pub issuer: String,
+}
+
+#[derive(Clone)]
+pub struct AppleSigning {
+    pub team_id: String,
+    pub key_id: String,
+    /// PKCS#8 DER of the P-256 private key.
+    pub private_key_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for AppleSigning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppleSigning")
+            .field("team_id", &self.team_id)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FacebookConfig {
+    pub app_id: String,
+    pub app_secret: Secret,
+    pub graph_url: String,
+}
+
+pub const GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
+pub const GOOGLE_ISSUERS: &str = "https://accounts.google.com,accounts.google.com";
+pub const GOOGLE_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
+pub const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+pub const APPLE_JWKS_URL: &str = "https://appleid.apple.com/auth/keys";
+pub const APPLE_TOKEN_URL: &str = "https://appleid.apple.com/auth/token";
+pub const APPLE_ISSUER: &str = "https://appleid.apple.com";
+pub const FACEBOOK_GRAPH_URL: &str = "https://graph.facebook.com/v19.0";
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The DER inside a PEM block (`-----BEGIN PRIVATE KEY-----`); `\n` escapes count as newlines,
+/// as values pasted into one-line secrets often carry them.
+pub fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let pem = pem.replace("\\n", "\n");
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
+
+impl SocialConfig {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = |key: &str| {
+            get(key)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let url = |key: &'static str, default: &str| {
+            provider_url(
+                key,
+                text(key)
+                    .unwrap_or_else(|| default.to_string())
+                    .trim_end_matches('/'),
+            )
+        };
+        let google_ids = list(get("GOOGLE_CLIENT_IDS"));
+        let google = if google_ids.is_empty() {
+            None
+        } else {
+            Some(GoogleConfig {
+                client_ids: google_ids,
+                client_secret: text("GOOGLE_CLIENT_SECRET").map(Secret),
+                jwks_url: url("GOOGLE_JWKS_URL", GOOGLE_JWKS_URL)?,
+                issuers: list(Some(
+                    text("GOOGLE_ISSUERS").unwrap_or_else(|| GOOGLE_ISSUERS.to_string()),
+                )),
+                auth_url: url("GOOGLE_AUTH_URL", GOOGLE_AUTH_URL)?,
+                token_url: url("GOOGLE_TOKEN_URL", GOOGLE_TOKEN_URL)?,
+            })
+        };
+        let apple_ids = list(get("APPLE_CLIENT_IDS"));
+        let apple = if apple_ids.is_empty() {
+            None
+        } else {
+            let signing = match (
+                text("APPLE_TEAM_ID"),
+                text("APPLE_KEY_ID"),
+                text("APPLE_PRIVATE_KEY"),
+            ) {
+                (Some(team_id), Some(key_id), Some(pem)) => {
+                    let der = pem_to_der(&pem).ok_or(ConfigError::Invalid(
+                        "APPLE_PRIVATE_KEY",
+                        "not a PEM block".into(),
+                    ))?;
+                    check_es256_key(&der)?;
+                    Some(AppleSigning {
+                        team_id,
+                        key_id,
+                        private_key_der: der,
+                    })
+                }
+                (None, None, None) => None,
+                (None, _, _) => return Err(ConfigError::Missing("APPLE_TEAM_ID")),
+                (_, None, _) => return Err(ConfigError::Missing("APPLE_KEY_ID")),
+                (_, _, None) => return Err(ConfigError::Missing("APPLE_PRIVATE_KEY")),
+            };
+            Some(AppleConfig {
+                client_ids: apple_ids,
+                signing,
+                jwks_url: url("APPLE_JWKS_URL", APPLE_JWKS_URL)?,
+                token_url: url("APPLE_TOKEN_URL", APPLE_TOKEN_URL)?,
+                issuer: text("APPLE_ISSUER").unwrap_or_else(|| APPLE_ISSUER.to_string()),
+            })
+        };
+        let facebook = match text("FACEBOOK_APP_ID") {
+            None => None,
+            Some(app_id) => Some(FacebookConfig {
+                app_id,
+                app_secret: Secret(
+                    text("FACEBOOK_APP_SECRET")
+                        .ok_or(ConfigError::Missing("FACEBOOK_APP_SECRET"))?,
+                ),
+                graph_url: url("FACEBOOK_GRAPH_URL", FACEBOOK_GRAPH_URL)?,
+            }),
+        };
+        Ok(Self {
+            google,
+            apple,
+            facebook,
+            redirect_allowlist: list(get("OAUTH_REDIRECT_ALLOWLIST")),
+            callback_url: text("OAUTH_CALLBACK_URL"),
+        })
+    }
+}
+
+/// Provider endpoints carry keys and tokens: HTTPS only, except on the loopback (the tests' and a
+/// laptop's local identity provider).
+fn provider_url(key: &'static str, value: &str) -> Result<String, ConfigError> {
+    let loopback = [
+        "http://127.0.0.1:",
+        "http://127.0.0.1/",
+        "http://localhost:",
+        "http://localhost/",
+        "http://[::1]:",
+    ];
+    if value.starts_with("https://") || loopback.iter().any(|p| value.starts_with(p)) {
+        Ok(value.to_string())
+    } else {
+        Err(ConfigError::Invalid(
+            key,
+            format!("{value} must be an https:// URL (http only on the loopback)"),
+        ))
+    }
+}
+
+/// Signs a throw-away JWT so a malformed Apple key stops the start-up, not a sign-in.
+fn check_es256_key(der: &[u8]) -> Result<(), ConfigError> {
+    let key = jsonwebtoken::EncodingKey::from_ec_der(der);
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    jsonwebtoken::encode(&header, &serde_json::json!({ "check": true }), &key)
+        .map(|_| ())
+        .map_err(|err| {
+            ConfigError::Invalid(
+                "APPLE_PRIVATE_KEY",
+                format!("not a P-256 PKCS#8 key: {err}"),
+            )
+        })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +318,21 @@ impl Config {
             ));
         }
         let login_max_failures = number("LOGIN_MAX_FAILURES", 5)?;
+        let mut rate_limits = HashMap::new();
+        for action in Action::ALL {
+            let key = rate_limit_var(action);
+            if let Some(raw) = get(key).filter(|v| !v.trim().is_empty()) {
+                let limit = Limit::parse(&raw).ok_or(ConfigError::Invalid(key, raw))?;
+                rate_limits.insert(action, limit);
+            }
+        }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let hash_concurrency = usize::try_from(number(
+            "HASH_CONCURRENCY",
+            i64::try_from(cores).unwrap_or(1),
+        )?)
+        .unwrap_or(1);
+        let hash_queue = usize::try_from(number("HASH_QUEUE", 64)?).unwrap_or(64);
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             media_bucket: required("MEDIA_BUCKET")?,
@@ -107,7 +361,28 @@ impl Config {
             ws_management_endpoint: get("WS_MANAGEMENT_ENDPOINT").filter(|v| !v.trim().is_empty()),
             aws_attempt_timeout_ms: number("AWS_ATTEMPT_TIMEOUT_MS", 3_000)?.unsigned_abs(),
             aws_operation_timeout_ms: number("AWS_OPERATION_TIMEOUT_MS", 8_000)?.unsigned_abs(),
+            rate_limits,
+            hash_concurrency,
+            hash_queue,
+            social: SocialConfig::from_lookup(&get)?,
         })
+    }
+}
+
+/// `RATE_LIMIT_<ACTION>`: the variable that configures an action's budget.
+pub fn rate_limit_var(action: Action) -> &'static str {
+    match action {
+        Action::Post => "RATE_LIMIT_POSTS",
+        Action::Comment => "RATE_LIMIT_COMMENTS",
+        Action::Message => "RATE_LIMIT_MESSAGES",
+        Action::Follow => "RATE_LIMIT_FOLLOWS",
+        Action::StoryCreate => "RATE_LIMIT_STORIES",
+        Action::Upload => "RATE_LIMIT_UPLOADS",
+        Action::Report => "RATE_LIMIT_REPORTS",
+        Action::MailBurst => "RATE_LIMIT_MAIL_BURST",
+        Action::MailHourly => "RATE_LIMIT_MAIL_HOURLY",
+        Action::LoginSource => "RATE_LIMIT_LOGIN_SOURCE",
+        Action::RegisterSource => "RATE_LIMIT_REGISTER_SOURCE",
     }
 }
 
@@ -153,6 +428,90 @@ mod tests {
         assert!(matches!(
             Config::from_map(&env),
             Err(ConfigError::Missing("TABLE_NAME"))
+        ));
+    }
+
+    #[test]
+    fn rate_limits_default_and_parse() {
+        let mut env = base();
+        assert_eq!(
+            Config::from_map(&env)
+                .expect("valid")
+                .limit(Action::Comment),
+            Action::Comment.default_limit()
+        );
+        env.insert("RATE_LIMIT_COMMENTS".into(), "500/60".into());
+        let config = Config::from_map(&env).expect("valid");
+        assert_eq!(config.limit(Action::Comment).max, 500);
+        env.insert("RATE_LIMIT_COMMENTS".into(), "lots".into());
+        assert!(matches!(
+            Config::from_map(&env),
+            Err(ConfigError::Invalid("RATE_LIMIT_COMMENTS", _))
+        ));
+    }
+
+    #[test]
+    fn social_providers_are_off_until_their_client_ids_are_set() {
+        let config = Config::from_map(&base()).expect("valid");
+        assert!(config.social.google.is_none());
+        assert!(config.social.apple.is_none());
+        assert!(config.social.facebook.is_none());
+        let mut env = base();
+        env.insert("GOOGLE_CLIENT_IDS".into(), "a.apps, b.apps".into());
+        env.insert("FACEBOOK_APP_ID".into(), "123".into());
+        assert!(matches!(
+            Config::from_map(&env),
+            Err(ConfigError::Missing("FACEBOOK_APP_SECRET"))
+        ));
+        env.insert("FACEBOOK_APP_SECRET".into(), "s".into());
+        let config = Config::from_map(&env).expect("valid");
+        let google = config.social.google.expect("google");
+        assert_eq!(google.client_ids, ["a.apps", "b.apps"]);
+        assert_eq!(google.jwks_url, GOOGLE_JWKS_URL);
+        assert_eq!(
+            google.issuers,
+            ["https://accounts.google.com", "accounts.google.com"]
+        );
+        assert!(!format!("{:?}", config.social.facebook).contains("\"s\""));
+    }
+
+    #[test]
+    fn provider_endpoints_must_be_https_off_the_loopback() {
+        let mut env = base();
+        env.insert("GOOGLE_CLIENT_IDS".into(), "a.apps".into());
+        env.insert(
+            "GOOGLE_JWKS_URL".into(),
+            "http://keys.example.com/certs".into(),
+        );
+        assert!(matches!(
+            Config::from_map(&env),
+            Err(ConfigError::Invalid("GOOGLE_JWKS_URL", _))
+        ));
+        env.insert(
+            "GOOGLE_JWKS_URL".into(),
+            "http://127.0.0.1:4000/jwks".into(),
+        );
+        assert!(Config::from_map(&env).is_ok());
+    }
+
+    #[test]
+    fn a_malformed_apple_key_stops_the_start_up() {
+        let mut env = base();
+        env.insert("APPLE_CLIENT_IDS".into(), "com.example.app".into());
+        env.insert("APPLE_TEAM_ID".into(), "TEAM".into());
+        env.insert("APPLE_KEY_ID".into(), "KEY".into());
+        env.insert(
+            "APPLE_PRIVATE_KEY".into(),
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----".into(),
+        );
+        assert!(matches!(
+            Config::from_map(&env),
+            Err(ConfigError::Invalid("APPLE_PRIVATE_KEY", _))
+        ));
+        env.remove("APPLE_KEY_ID");
+        assert!(matches!(
+            Config::from_map(&env),
+            Err(ConfigError::Missing("APPLE_KEY_ID"))
         ));
     }
 

@@ -187,7 +187,13 @@ pub async fn suggested_users(
             .then(a.username.cmp(&b.username))
     });
     users.truncate(limit);
-    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    // A private account's posts never reach someone who does not follow it (and every candidate
+    // here is someone the viewer does not follow).
+    let ids: Vec<String> = users
+        .iter()
+        .filter(|u| !u.is_private)
+        .map(|u| u.id.clone())
+        .collect();
     let mut images = crate::social::recent_images(db, &state.media, &ids).await?;
     let mut suggestions = Vec::with_capacity(users.len());
     for user in users {

@@ -36,6 +36,9 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// A feature this deployment does not have configured (e.g. a social sign-in provider).
+    #[error("{0}")]
+    NotImplemented(String),
     /// A dependency (DynamoDB, S3, SES) is throttling or unreachable.
     #[error("service temporarily unavailable")]
     Unavailable { detail: String },
@@ -89,6 +92,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -26,6 +26,9 @@ pub const EXPLORE_DAYS: usize = 7;
 pub const EXPLORE_CANDIDATES: usize = 100;
 /// The timeline reads at most this many followed accounts (a bound on the fan-out of one read).
 pub const TIMELINE_MAX_FOLLOWEES: usize = 500;
+/// The timeline reads `offset + limit + 1` posts of every followed account for an offset page, so
+/// its offsets stop sooner than other lists' (deeper pages use `cursor`).
+pub const TIMELINE_MAX_OFFSET: usize = 1_000;
 
 fn entry(item: &Item) -> Option<(String, String)> {
     Some((
@@ -55,6 +58,9 @@ async fn feed_entries(
 ) -> ApiResult<Vec<Item>> {
     let (first_day, mut start_key) = match start {
         Some(key) => {
+            if key.len() != 2 || string_attr(&key, keys::SK).is_none() {
+                return Err(ApiError::invalid_field("cursor", "cursor is invalid"));
+            }
             let day = match key.get(keys::PK) {
                 Some(AttributeValue::S(pk)) => parse_day(pk).map(day_string),
                 _ => None,
@@ -64,7 +70,7 @@ async fn feed_entries(
         }
         None => (day_string(OffsetDateTime::now_utc().date()), None),
     };
-    let mut entries: Vec<Item> = Vec::with_capacity(wanted);
+    let mut entries: Vec<Item> = Vec::with_capacity(wanted.min(256));
     let mut day = first_day.clone();
     let mut older_days: Option<std::vec::IntoIter<String>> = None;
     for _ in 0..max_days {
@@ -151,6 +157,14 @@ pub async fn timeline(
             _ => return Err(ApiError::invalid_field("cursor", "cursor is invalid")),
         },
     };
+    if skip > TIMELINE_MAX_OFFSET {
+        return Err(ApiError::invalid_field(
+            "offset",
+            format!(
+                "the timeline pages by offset up to {TIMELINE_MAX_OFFSET} posts; use cursor (nextCursor) to page deeper"
+            ),
+        ));
+    }
     let mut authors = state.db.partition_ids(me, keys::FOLLOWING_PREFIX).await?;
     authors.truncate(TIMELINE_MAX_FOLLOWEES);
     authors.push(me.to_string());

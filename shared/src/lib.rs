@@ -14,6 +14,7 @@ pub mod error;
 pub mod fanout;
 pub mod feeds;
 pub mod http;
+pub mod limits;
 pub mod mail;
 pub mod media;
 pub mod messaging;

@@ -143,16 +143,17 @@ pub fn conversation_json(
 
 /// A cursor must continue the same list: one from another partition is a 400, not a
 /// DynamoDB validation error.
-fn check_cursor(page: &PageRequest, attribute: &str, expected: &str) -> ApiResult<()> {
+fn check_cursor(
+    page: &PageRequest,
+    names: &[&str],
+    attribute: &str,
+    expected: &str,
+) -> ApiResult<()> {
     match &page.start {
         Start::After(key)
-            if key
-                .get(attribute)
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                != Some(expected) =>
+            if !crate::db::listing::cursor_matches(key, names, attribute, expected) =>
         {
-            Err(ApiError::invalid_field("cursor", "cursor is invalid"))
+            Err(crate::db::listing::foreign_cursor())
         }
         _ => Ok(()),
     }
@@ -217,7 +218,12 @@ pub async fn list_conversations(
     query: &ListQuery,
 ) -> ApiResult<Value> {
     let page = query.page_request()?;
-    check_cursor(&page, keys::GSI1PK, &keys::conversations_of(&me.id))?;
+    check_cursor(
+        &page,
+        &[keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK],
+        keys::GSI1PK,
+        &keys::conversations_of(&me.id),
+    )?;
     let memberships = state.db.list_memberships(&me.id, &page).await?;
     let others: Vec<String> = memberships
         .items
@@ -241,8 +247,9 @@ pub async fn list_conversations(
 }
 
 /// `GET /conversations/:id/messages`: newest first; the caller's unread messages on the page
-/// become read (and the sender hears `message_read`). 1 Query + 1 BatchGetItem (the caller's
-/// membership and the participants), + 1 TransactWriteItems when something was unread.
+/// become read (and the sender hears `message_read`). 1 GetItem (the caller's membership, before
+/// anything else is read), 1 Query + 1 BatchGetItem (the participants), + 1 TransactWriteItems
+/// when something was unread.
 pub async fn list_messages(
     state: &AppState,
     me: &UserRecord,
@@ -250,10 +257,25 @@ pub async fn list_messages(
     query: &ListQuery,
 ) -> ApiResult<Value> {
     let page = query.page_request_with_default(MESSAGES_DEFAULT_LIMIT)?;
-    check_cursor(&page, keys::PK, &keys::conversation_pk(conversation_id))?;
+    check_cursor(
+        &page,
+        &[keys::PK, keys::SK],
+        keys::PK,
+        &keys::conversation_pk(conversation_id),
+    )?;
+    if let Start::After(key) = &page.start {
+        if !sk_of(key).starts_with(keys::MESSAGE_PREFIX) {
+            return Err(crate::db::listing::foreign_cursor());
+        }
+    }
+    // Participation first: nobody else's request reads the conversation.
+    let membership = state
+        .db
+        .get_membership(&me.id, conversation_id)
+        .await?
+        .ok_or_else(conversation_not_found)?;
     let (mut messages, last_key) = state.db.list_messages(conversation_id, &page).await?;
-    let member_key = keys::conversation_member(&me.id, conversation_id);
-    let mut wanted = vec![member_key.clone()];
+    let mut wanted = Vec::new();
     for message in &messages {
         for id in [&message.sender_id, &message.recipient_id] {
             if *id != me.id {
@@ -261,17 +283,13 @@ pub async fn list_messages(
             }
         }
     }
-    let mut membership: Option<MembershipRecord> = None;
     let mut users = HashMap::from([(me.id.clone(), me.clone())]);
-    for item in state.db.get_many(&wanted).await? {
-        if sk_of(&item) == member_key.sk {
-            membership = Some(serde_dynamo::from_item(item)?);
-        } else {
+    if !wanted.is_empty() {
+        for item in state.db.get_many(&wanted).await? {
             let user: UserRecord = serde_dynamo::from_item(item)?;
             users.insert(user.id.clone(), user);
         }
     }
-    let membership = membership.ok_or_else(conversation_not_found)?;
 
     let unread: Vec<String> = messages
         .iter()
@@ -384,6 +402,7 @@ pub async fn send_message(
         // Not the conversation between these two users: the caller is not its participant.
         return Err(conversation_not_found());
     }
+    crate::limits::take(state, crate::limits::Action::Message, &me.id).await?;
     let source = match (message_type, file, media_key) {
         (MESSAGE_TYPE_IMAGE, Some(bytes), _) => Some(MediaSource::Bytes(bytes)),
         (MESSAGE_TYPE_IMAGE, None, Some(key)) => Some(MediaSource::UploadKey(key.to_string())),

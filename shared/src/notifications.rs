@@ -293,6 +293,10 @@ pub async fn notify_all(state: &AppState, actor: &UserRecord, all: Vec<NewNotifi
 
 /// `@username` mentions: resolved to user ids (1 BatchGetItem of the username claims), then one
 /// `mention` each, skipping the actor and `already` (users notified of the same act otherwise).
+/// `private_owner` is the author of the post when that account is private: then only its
+/// followers (and itself) get the text's preview (1 more BatchGetItem of their follow edges);
+/// the others are told they were mentioned, not what was said.
+#[allow(clippy::too_many_arguments)]
 pub async fn notify_mentions(
     state: &AppState,
     actor: &UserRecord,
@@ -301,15 +305,29 @@ pub async fn notify_mentions(
     comment_id: Option<&str>,
     text: &str,
     already: &[&str],
+    private_owner: Option<&str>,
 ) {
-    match mention_notifications(state, actor, usernames, post_id, comment_id, text, already).await {
+    match mention_notifications(
+        state,
+        actor,
+        usernames,
+        post_id,
+        comment_id,
+        text,
+        already,
+        private_owner,
+    )
+    .await
+    {
         Ok(all) => notify_all(state, actor, all).await,
         Err(err) => tracing::warn!(?err, "resolving mentions"),
     }
 }
 
 /// The `mention` notifications of `notify_mentions`, resolved but not stored: 1 BatchGetItem
-/// of the username claims (none when nobody else is named).
+/// of the username claims (none when nobody else is named), +1 BatchGetItem of the follow edges
+/// when `private_owner` is set.
+#[allow(clippy::too_many_arguments)]
 pub async fn mention_notifications(
     state: &AppState,
     actor: &UserRecord,
@@ -318,6 +336,7 @@ pub async fn mention_notifications(
     comment_id: Option<&str>,
     text: &str,
     already: &[&str],
+    private_owner: Option<&str>,
 ) -> ApiResult<Vec<NewNotification>> {
     let wanted: Vec<String> = usernames
         .iter()
@@ -330,7 +349,7 @@ pub async fn mention_notifications(
     let claims: Vec<keys::Key> = wanted.iter().map(|u| keys::username_claim(u)).collect();
     let found = state.db.get_items(&claims, false).await?;
     let mut seen: HashSet<String> = already.iter().map(|s| s.to_string()).collect();
-    let mut all = Vec::new();
+    let mut recipients = Vec::new();
     for claim in &claims {
         let Some(user_id) = found
             .get(&(claim.pk.clone(), claim.sk.clone()))
@@ -341,9 +360,38 @@ pub async fn mention_notifications(
         if user_id == actor.id || !seen.insert(user_id.to_string()) {
             continue;
         }
-        let mut new = NewNotification::new(NotificationType::Mention, user_id)
-            .post(post_id)
-            .preview(text);
+        recipients.push(user_id.to_string());
+    }
+    // Who may read a private author's text: its followers and itself.
+    let readers: HashSet<String> = match private_owner {
+        None => recipients.iter().cloned().collect(),
+        Some(owner) => {
+            let edges: Vec<keys::Key> = recipients
+                .iter()
+                .filter(|id| id.as_str() != owner)
+                .map(|id| keys::following(id, owner))
+                .collect();
+            let follows = if edges.is_empty() {
+                Default::default()
+            } else {
+                state.db.get_items(&edges, false).await?
+            };
+            recipients
+                .iter()
+                .filter(|id| {
+                    id.as_str() == owner
+                        || crate::db::listing::contains_key(&follows, &keys::following(id, owner))
+                })
+                .cloned()
+                .collect()
+        }
+    };
+    let mut all = Vec::new();
+    for user_id in &recipients {
+        let mut new = NewNotification::new(NotificationType::Mention, user_id).post(post_id);
+        if readers.contains(user_id) {
+            new = new.preview(text);
+        }
         if let Some(comment_id) = comment_id {
             new = new.comment(comment_id);
         }
@@ -426,7 +474,8 @@ pub async fn list(
     let page = query.page_request()?;
     if let Start::After(key) = &page.start {
         let expected = keys::notifications_of(&me.id);
-        if string_attr(key, keys::GSI1PK) != Some(expected.as_str()) {
+        let names = [keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK];
+        if !crate::db::listing::cursor_matches(key, &names, keys::GSI1PK, &expected) {
             return Err(ApiError::invalid_field("cursor", "cursor is invalid"));
         }
     }

@@ -14,6 +14,9 @@ use crate::error::{ApiError, ApiResult};
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
+/// The deepest page/offset a list serves; deeper pages use `cursor` (each list reads at most
+/// `MAX_OFFSET + MAX_LIMIT + 1` keys for one page).
+pub const MAX_OFFSET: u32 = 10_000;
 
 /// Query-string paging parameters, as strings so a bad value is a named 400, not a rejection.
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +61,13 @@ fn number(field: &str, raw: &Option<String>) -> ApiResult<Option<u32>> {
     }
 }
 
+fn too_deep(field: &str) -> ApiError {
+    ApiError::invalid_field(
+        field,
+        format!("{field} reaches past {MAX_OFFSET} items; use cursor (nextCursor) to page deeper"),
+    )
+}
+
 impl ListQuery {
     pub fn page_request(&self) -> ApiResult<PageRequest> {
         self.page_request_with_default(DEFAULT_LIMIT)
@@ -80,9 +90,15 @@ impl ListQuery {
             (Some(0), None) => {
                 return Err(ApiError::invalid_field("page", "page must be at least 1"))
             }
-            (Some(page), None) => (page - 1).saturating_mul(limit),
+            (Some(page), None) => match (page - 1).checked_mul(limit) {
+                Some(offset) if offset <= MAX_OFFSET => offset,
+                _ => return Err(too_deep("page")),
+            },
             (None, None) => 0,
         };
+        if offset > MAX_OFFSET {
+            return Err(too_deep("offset"));
+        }
         Ok(PageRequest {
             limit,
             start: Start::Offset(offset),
@@ -249,6 +265,31 @@ mod tests {
                     errors: Some(errors),
                     ..
                 }) => assert!(errors.contains_key(field)),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn offsets_are_capped_and_name_the_cursor() {
+        let deepest = query(None, None, Some("10000"), None)
+            .page_request()
+            .expect("ok");
+        assert_eq!(deepest.start, Start::Offset(MAX_OFFSET));
+        for (q, field) in [
+            (query(None, None, Some("10001"), None), "offset"),
+            (query(None, None, Some("4294967000"), None), "offset"),
+            (query(Some("100"), Some("102"), None, None), "page"),
+            (query(None, Some("4294967295"), None, None), "page"),
+        ] {
+            match q.page_request() {
+                Err(ApiError::BadRequest {
+                    message,
+                    errors: Some(errors),
+                }) => {
+                    assert!(errors.contains_key(field), "{field}");
+                    assert!(message.contains("cursor"), "{message}");
+                }
                 other => panic!("{field}: {other:?}"),
             }
         }

@@ -617,10 +617,17 @@ pub async fn user_stats(
         .profile_with_relation(viewer, owner_id, Vec::new())
         .await?
         .ok_or_else(not_found)?;
-    if can_view(viewer, &owner, &relation) == Visibility::Hidden
-        || (viewer != Some(owner_id) && !owner.is_active())
-    {
+    if viewer != Some(owner_id) && !owner.is_active() {
         return Err(not_found());
+    }
+    match can_view(viewer, &owner, &relation) {
+        Visibility::Hidden => return Err(not_found()),
+        Visibility::ProfileOnly => {
+            return Err(ApiError::forbidden(
+                "This account is private: only its followers can see its stats",
+            ))
+        }
+        Visibility::Full => {}
     }
     let items = state
         .db

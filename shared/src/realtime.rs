@@ -3,14 +3,11 @@
 //! stored first either way, so an offline user reads them over REST).
 
 use aws_config::SdkConfig;
-use aws_sdk_apigatewaymanagement::error::SdkError;
-use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
-use aws_sdk_apigatewaymanagement::primitives::Blob;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::error::ApiResult;
 
 /// A server → client frame: `{"event": ..., "data": ...}` as API.md lists them.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +25,8 @@ pub enum Event {
     Notification(Value),
     Error(String),
     Pong,
+    /// The answer to `{"action": "auth", "token"}`: the connection now lives until `expiresAt`.
+    Authenticated(Value),
 }
 
 impl Event {
@@ -40,14 +39,16 @@ impl Event {
             Self::Notification(_) => "notification",
             Self::Error(_) => "error",
             Self::Pong => "pong",
+            Self::Authenticated(_) => "authenticated",
         }
     }
 
     pub fn to_json(&self) -> Value {
         let data = match self {
-            Self::NewMessage(data) | Self::MessageRead(data) | Self::Notification(data) => {
-                data.clone()
-            }
+            Self::NewMessage(data)
+            | Self::MessageRead(data)
+            | Self::Notification(data)
+            | Self::Authenticated(data) => data.clone(),
             Self::UserTyping {
                 conversation_id,
                 user_id,
@@ -78,18 +79,16 @@ pub enum Delivery {
 
 #[derive(Clone)]
 pub struct Realtime {
-    client: Option<aws_sdk_apigatewaymanagement::Client>,
+    client: Option<management::Client>,
     db: Db,
 }
 
 impl Realtime {
     pub fn new(sdk: &SdkConfig, config: &Config, db: Db) -> Self {
-        let client = config.ws_management_endpoint.as_ref().map(|endpoint| {
-            let conf = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
-                .endpoint_url(endpoint)
-                .build();
-            aws_sdk_apigatewaymanagement::Client::from_conf(conf)
-        });
+        let client = config
+            .ws_management_endpoint
+            .as_ref()
+            .and_then(|endpoint| management::client(sdk, endpoint));
         Self { client, db }
     }
 
@@ -102,24 +101,14 @@ impl Realtime {
         let Some(client) = &self.client else {
             return Delivery::Failed;
         };
-        let result = client
-            .post_to_connection()
-            .connection_id(connection_id)
-            .data(Blob::new(frame.as_bytes().to_vec()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Delivery::Delivered,
-            Err(err) if is_gone(&err) => {
+        match management::post(client, connection_id, frame).await {
+            Delivery::Gone => {
                 if let Err(err) = self.db.delete_connection(connection_id).await {
                     tracing::warn!(%connection_id, ?err, "deleting a gone connection");
                 }
                 Delivery::Gone
             }
-            Err(err) => {
-                tracing::warn!(%connection_id, ?err, "push failed");
-                Delivery::Failed
-            }
+            delivery => delivery,
         }
     }
 
@@ -135,12 +124,8 @@ impl Realtime {
         if self.client.is_none() {
             return 0;
         }
-        let connections = match self.db.user_connections(user_id).await {
-            Ok(connections) => connections,
-            Err(err) => {
-                tracing::warn!(%user_id, ?err, "listing connections");
-                return 0;
-            }
+        let Some(connections) = self.live_connections(user_id).await else {
+            return 0;
         };
         let frame = event.frame();
         let pushes = connections
@@ -160,12 +145,8 @@ impl Realtime {
         if self.client.is_none() || events.is_empty() {
             return 0;
         }
-        let connections = match self.db.user_connections(user_id).await {
-            Ok(connections) => connections,
-            Err(err) => {
-                tracing::warn!(%user_id, ?err, "listing connections");
-                return 0;
-            }
+        let Some(connections) = self.live_connections(user_id).await else {
+            return 0;
         };
         let frames: Vec<String> = events.iter().map(Event::frame).collect();
         let pushes = connections.iter().map(|id| {
@@ -195,6 +176,64 @@ impl Realtime {
     /// Closes every socket of the user and forgets it: a revoked session (invalidate-all,
     /// password change or reset, account deletion) must not keep receiving pushes. Never fails
     /// the caller. 1 Query + 1 DeleteItem per connection. Returns how many were open.
+    /// The user's connections whose access token is still valid; those whose token's lifetime
+    /// is over (and that did not re-authenticate) are closed instead of pushed to.
+    async fn live_connections(&self, user_id: &str) -> Option<Vec<String>> {
+        let connections = match self.db.user_connection_expiries(user_id).await {
+            Ok(connections) => connections,
+            Err(err) => {
+                tracing::warn!(%user_id, ?err, "listing connections");
+                return None;
+            }
+        };
+        let now = crate::time::now_epoch();
+        let (live, expired): (Vec<_>, Vec<_>) = connections
+            .into_iter()
+            .partition(|(_, expires)| *expires > now);
+        let closes = expired.iter().map(|(id, _)| self.close_connection(id));
+        futures_util::future::join_all(closes).await;
+        Some(live.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Closes one connection and forgets it: 1 DeleteConnection + 1 DeleteItem.
+    pub async fn close_connection(&self, connection_id: &str) {
+        if let Some(client) = &self.client {
+            let closed = client
+                .delete_connection()
+                .connection_id(connection_id)
+                .send()
+                .await;
+            if let Err(err) = closed {
+                tracing::debug!(%connection_id, ?err, "closing a connection");
+            }
+        }
+        if let Err(err) = self.db.delete_connection(connection_id).await {
+            tracing::warn!(%connection_id, ?err, "deleting a connection record");
+        }
+    }
+
+    /// Keeps at most `max` connections for the user, `newest` (just stored) among them: the
+    /// oldest beyond it are closed. Answers how many were closed. 1 Query (+ the closes).
+    pub async fn enforce_connection_cap(
+        &self,
+        user_id: &str,
+        newest: &str,
+        max: usize,
+    ) -> ApiResult<usize> {
+        let mut connections = self.db.user_connection_expiries(user_id).await?;
+        // The index is eventually consistent: the connection just stored may not be listed yet.
+        if !connections.iter().any(|(id, _)| id == newest) {
+            connections.push((newest.to_string(), i64::MAX));
+        }
+        let excess = connections.len().saturating_sub(max);
+        let closes = connections
+            .iter()
+            .take(excess)
+            .map(|(id, _)| self.close_connection(id));
+        futures_util::future::join_all(closes).await;
+        Ok(excess)
+    }
+
     pub async fn disconnect_user(&self, user_id: &str) -> usize {
         let Some(client) = &self.client else {
             return 0;
@@ -208,10 +247,7 @@ impl Realtime {
         };
         let closes = connections.iter().map(|id| async move {
             // A 410 means it is closed already; either way the record goes.
-            let closed = client.delete_connection().connection_id(id).send().await;
-            if let Err(err) = closed {
-                tracing::debug!(connection_id = %id, ?err, "closing a connection");
-            }
+            management::close(client, id).await;
             if let Err(err) = self.db.delete_connection(id).await {
                 tracing::warn!(connection_id = %id, ?err, "deleting a connection record");
             }
@@ -227,13 +263,82 @@ impl Realtime {
     }
 }
 
-fn is_gone(err: &SdkError<PostToConnectionError, HttpResponse>) -> bool {
-    match err {
-        SdkError::ServiceError(service) => {
-            matches!(service.err(), PostToConnectionError::GoneException(_))
-                || service.raw().status().as_u16() == 410
+/// The Management API client, linked only with the `realtime` feature.
+#[cfg(feature = "realtime")]
+mod management {
+    use aws_config::SdkConfig;
+    use aws_sdk_apigatewaymanagement::error::SdkError;
+    use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
+    use aws_sdk_apigatewaymanagement::primitives::Blob;
+
+    use super::Delivery;
+
+    pub type Client = aws_sdk_apigatewaymanagement::Client;
+
+    pub fn client(sdk: &SdkConfig, endpoint: &str) -> Option<Client> {
+        let conf = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
+            .endpoint_url(endpoint)
+            .build();
+        Some(Client::from_conf(conf))
+    }
+
+    /// One frame to one connection; `Gone` for a 410.
+    pub async fn post(client: &Client, connection_id: &str, frame: &str) -> Delivery {
+        let result = client
+            .post_to_connection()
+            .connection_id(connection_id)
+            .data(Blob::new(frame.as_bytes().to_vec()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Delivery::Delivered,
+            Err(SdkError::ServiceError(service))
+                if matches!(service.err(), PostToConnectionError::GoneException(_))
+                    || service.raw().status().as_u16() == 410 =>
+            {
+                Delivery::Gone
+            }
+            Err(err) => {
+                tracing::warn!(%connection_id, ?err, "push failed");
+                Delivery::Failed
+            }
         }
-        _ => false,
+    }
+
+    /// Closes a connection; a 410 means it is closed already.
+    pub async fn close(client: &Client, connection_id: &str) {
+        let closed = client
+            .delete_connection()
+            .connection_id(connection_id)
+            .send()
+            .await;
+        if let Err(err) = closed {
+            tracing::debug!(%connection_id, ?err, "closing a connection");
+        }
+    }
+}
+
+/// Built without the `realtime` feature: no client can exist, pushes are no-ops.
+#[cfg(not(feature = "realtime"))]
+mod management {
+    use aws_config::SdkConfig;
+
+    use super::Delivery;
+
+    #[derive(Clone, Debug)]
+    pub enum Client {}
+
+    pub fn client(_sdk: &SdkConfig, endpoint: &str) -> Option<Client> {
+        tracing::warn!(%endpoint, "built without the `realtime` feature: pushes are disabled");
+        None
+    }
+
+    pub async fn post(client: &Client, _connection_id: &str, _frame: &str) -> Delivery {
+        match *client {}
+    }
+
+    pub async fn close(client: &Client, _connection_id: &str) {
+        match *client {}
     }
 }
 

@@ -178,6 +178,7 @@ mod tests {
             posts_count: 0,
             created_at: String::new(),
             updated_at: String::new(),
+            providers: Default::default(),
         }
     }
 
@@ -239,10 +240,10 @@ pub enum Connections {
     Following,
 }
 
-/// One page of an account's followers or following, newest first, for `viewer`: 1 Query and
-/// 1 BatchGetItem that reads the owner, the viewer's relation and the listed users together.
-/// A private account's lists only for itself and its followers (403); hidden from users it
-/// blocked (404).
+/// One page of an account's followers or following, newest first, for `viewer`: 1 BatchGetItem
+/// (the owner and the viewer's relation: authorised before anything the request asks for is
+/// read), 1 Query and 1 BatchGetItem of the listed users. A private account's lists only for
+/// itself and its followers (403); hidden from users it blocked (404).
 pub async fn connections_page(
     state: &crate::state::AppState,
     viewer: Option<&str>,
@@ -262,20 +263,10 @@ pub async fn connections_page(
             "followeeId",
         ),
     };
-    let page = state
-        .db
-        .list_page(&source, request, true, Some(&[id_attribute]))
-        .await?;
-    let ids: Vec<String> = page
-        .items
-        .iter()
-        .filter_map(|item| crate::db::listing::string_attr(item, id_attribute).map(str::to_string))
-        .collect();
-    let user_keys = ids.iter().map(|id| keys::user(id)).collect();
     let not_found = || ApiError::not_found("User not found");
-    let (owner, relation, mut found) = state
+    let (owner, relation, _) = state
         .db
-        .profile_with_relation(viewer, owner_id, user_keys)
+        .profile_with_relation(viewer, owner_id, Vec::new())
         .await?
         .ok_or_else(not_found)?;
     match can_view(viewer, &owner, &relation) {
@@ -287,6 +278,21 @@ pub async fn connections_page(
         }
         Visibility::Full => {}
     }
+    let page = state
+        .db
+        .list_page(&source, request, true, Some(&[id_attribute]))
+        .await?;
+    let ids: Vec<String> = page
+        .items
+        .iter()
+        .filter_map(|item| crate::db::listing::string_attr(item, id_attribute).map(str::to_string))
+        .collect();
+    let user_keys: Vec<Key> = ids.iter().map(|id| keys::user(id)).collect();
+    let mut found = if user_keys.is_empty() {
+        HashMap::new()
+    } else {
+        state.db.get_items(&user_keys, false).await?
+    };
     let mut cards = Vec::with_capacity(ids.len());
     for id in &ids {
         if let Some(item) = take_item(&mut found, &keys::user(id)) {

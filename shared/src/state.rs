@@ -1,5 +1,7 @@
 use std::sync::Arc;
 
+use crate::auth::password::Hasher;
+use crate::auth::social::Social;
 use crate::auth::tokens::TokenKeys;
 use crate::aws::{self, Clients};
 use crate::config::Config;
@@ -18,6 +20,10 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Pushes to WebSocket clients (disabled without `WS_MANAGEMENT_ENDPOINT`).
     pub realtime: Realtime,
+    /// Bounded password hashing (`HASH_CONCURRENCY`, `HASH_QUEUE`).
+    pub hasher: Hasher,
+    /// Social sign-in providers, their cached keys and the HTTP client they share.
+    pub social: Arc<Social>,
 }
 
 impl AppState {
@@ -42,9 +48,14 @@ impl AppState {
                 Db::new(clients.dynamodb.clone(), config.table_name.clone()),
             ),
             db: Db::new(clients.dynamodb, config.table_name.clone()),
+            #[cfg(feature = "ses")]
             mailer: Mailer::new(clients.ses, &config),
+            #[cfg(not(feature = "ses"))]
+            mailer: Mailer::new(&config),
             media: Media::new(clients.s3, &config),
             tokens: TokenKeys::new(&config),
+            hasher: Hasher::new(config.hash_concurrency, config.hash_queue),
+            social: Arc::new(Social::new(&config.social)),
             config,
         }
     }

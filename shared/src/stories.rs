@@ -11,7 +11,7 @@ use ulid::Ulid;
 use crate::db::keys::{self, Key};
 use crate::db::listing::{contains_key, string_attr, take_item, ListSource};
 use crate::db::posts::PostMediaType;
-use crate::db::stories::{StoryRecord, STORY_LIFETIME_SECS};
+use crate::db::stories::{StoryCreate, StoryRecord, STORY_LIFETIME_SECS};
 use crate::db::users::UserRecord;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{PageRequest, Pagination};
@@ -78,32 +78,33 @@ fn story_not_found() -> ApiError {
 }
 
 /// 429 when the author already has `MAX_ACTIVE_STORIES` active stories (with `Retry-After`
-/// until the oldest expires). Checked before the media is stored: 1 Query.
-async fn check_story_cap(state: &AppState, author_id: &str) -> ApiResult<()> {
-    let now = now_epoch();
-    let expiries = state.db.active_story_expiries(author_id, now).await?;
-    if expiries.len() >= MAX_ACTIVE_STORIES {
-        let oldest = expiries.iter().copied().min().unwrap_or(now + 1);
-        return Err(ApiError::TooManyRequests {
-            message: format!(
-                "You already have {MAX_ACTIVE_STORIES} active stories; wait until one expires or delete one"
-            ),
-            retry_after_secs: u64::try_from(oldest - now).unwrap_or(1).max(1),
-        });
+/// until the oldest expires).
+fn story_cap_reached(oldest_expiry: i64, now: i64) -> ApiError {
+    ApiError::TooManyRequests {
+        message: format!(
+            "You already have {MAX_ACTIVE_STORIES} active stories; wait until one expires or delete one"
+        ),
+        retry_after_secs: u64::try_from(oldest_expiry - now).unwrap_or(1).max(1),
     }
-    Ok(())
 }
 
-/// Stores a story for `author`: the cap on active stories first (1 Query), then the media's
-/// type and size, then 1 TransactWriteItems. Removes the object again when the story cannot be
-/// stored.
+/// Stores a story for `author`: the author's story slots first (1 GetItem: the cap is checked
+/// before the media is stored), then the media's type and size, then 1 TransactWriteItems that
+/// re-checks the cap atomically (a condition on the slots' version: concurrent creates cannot
+/// pass it together; the loser re-reads the slots). Removes the object again when the story
+/// cannot be stored.
 pub async fn create_story(
     state: &AppState,
     author: &UserRecord,
     caption: &str,
     source: MediaSource,
 ) -> ApiResult<StoryView> {
-    check_story_cap(state, &author.id).await?;
+    let now = now_epoch();
+    let mut slots = state.db.story_slots(&author.id, now).await?;
+    if slots.active.len() >= MAX_ACTIVE_STORIES {
+        let oldest = slots.active.values().copied().min().unwrap_or(now + 1);
+        return Err(story_cap_reached(oldest, now));
+    }
     let media = state
         .media
         .accept(&author.id, source, Purpose::Story)
@@ -124,7 +125,39 @@ pub async fn create_story(
         created_at: epoch_to_rfc3339(created),
         expires_at: created + STORY_LIFETIME_SECS,
     };
-    if let Err(err) = state.db.create_story(&record).await {
+    let mut stored = Err(ApiError::conflict(
+        "The story could not be stored; try again",
+    ));
+    for _ in 0..5 {
+        match state
+            .db
+            .create_story_in(&record, &slots, MAX_ACTIVE_STORIES)
+            .await
+        {
+            Ok(StoryCreate::Created) => {
+                stored = Ok(());
+                break;
+            }
+            Ok(StoryCreate::Full { oldest_expiry }) => {
+                stored = Err(story_cap_reached(oldest_expiry, now_epoch()));
+                break;
+            }
+            Ok(StoryCreate::LostRace) => {
+                match state.db.story_slots(&author.id, now_epoch()).await {
+                    Ok(fresh) => slots = fresh,
+                    Err(err) => {
+                        stored = Err(err);
+                        break;
+                    }
+                }
+            }
+            Err(err) => {
+                stored = Err(err);
+                break;
+            }
+        }
+    }
+    if let Err(err) = stored {
         state.media.delete_quietly(&media.key).await;
         return Err(err);
     }
@@ -337,8 +370,9 @@ pub async fn tray(state: &AppState, me: &str) -> ApiResult<Vec<TrayEntry>> {
     Ok(entries)
 }
 
-/// Who viewed the story, newest first (owner only): 1 Query of GSI1 `VIEWERSOF#<id>` + 1
-/// BatchGetItem (the story and the viewers), access decided after the read.
+/// Who viewed the story, newest first (owner only): 1 GetItem of the story (access decided
+/// first: nobody else's request reads the views), 1 Query of GSI1 `VIEWERSOF#<id>` and
+/// 1 BatchGetItem of the viewers.
 pub async fn story_viewers(
     state: &AppState,
     owner: &UserRecord,
@@ -347,6 +381,17 @@ pub async fn story_viewers(
 ) -> ApiResult<(Vec<serde_json::Value>, Pagination)> {
     if story_id.parse::<Ulid>().is_err() {
         return Err(story_not_found());
+    }
+    let story = state
+        .db
+        .get_story(story_id)
+        .await?
+        .filter(|story| story.is_active(now_epoch()))
+        .ok_or_else(story_not_found)?;
+    if story.author_id != owner.id {
+        return Err(ApiError::forbidden(
+            "Only the owner can see who viewed a story",
+        ));
     }
     let page = state
         .db
@@ -369,21 +414,12 @@ pub async fn story_viewers(
             ))
         })
         .collect();
-    let mut wanted = vec![keys::story(story_id)];
-    wanted.extend(viewers.iter().map(|(id, _)| keys::user(id)));
-    let mut found = state.db.get_items(&wanted, true).await?;
-    let story: StoryRecord = match take_item(&mut found, &keys::story(story_id)) {
-        Some(item) => serde_dynamo::from_item(item)?,
-        None => return Err(story_not_found()),
+    let wanted: Vec<Key> = viewers.iter().map(|(id, _)| keys::user(id)).collect();
+    let mut found = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        state.db.get_items(&wanted, true).await?
     };
-    if !story.is_active(now_epoch()) {
-        return Err(story_not_found());
-    }
-    if story.author_id != owner.id {
-        return Err(ApiError::forbidden(
-            "Only the owner can see who viewed a story",
-        ));
-    }
     let mut profiles: HashMap<String, UserRecord> = HashMap::new();
     for (id, _) in &viewers {
         if let Some(item) = take_item(&mut found, &keys::user(id)) {
@@ -404,8 +440,8 @@ pub async fn story_viewers(
     Ok((cards, page.pagination(Some(total))))
 }
 
-/// Deletes one active story (owner, or a moderator) with its views and media: 1 Query of its partition
-/// + 1 BatchWriteItem per 25 items, and an S3 DeleteObject.
+/// Deletes one active story (owner, or a moderator) with its views and media: 1 Query of its
+/// partition + 1 BatchWriteItem per 25 items + 1 UpdateItem freeing its slot, and an S3 DeleteObject.
 pub async fn delete_story(state: &AppState, user: &UserRecord, story_id: &str) -> ApiResult<()> {
     let partition = state
         .db
@@ -417,6 +453,13 @@ pub async fn delete_story(state: &AppState, user: &UserRecord, story_id: &str) -
         return Err(ApiError::forbidden("You can only delete your own stories"));
     }
     state.db.delete_keys(&partition.keys).await?;
+    state
+        .db
+        .free_story_slots(
+            &partition.author_id,
+            std::slice::from_ref(&partition.story_id),
+        )
+        .await?;
     state.media.delete_quietly(&partition.media_key).await;
     let notice = crate::notifications::NewNotification::new(
         crate::notifications::NotificationType::Moderation,

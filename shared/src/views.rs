@@ -1,8 +1,10 @@
 //! What clients see of an entity. Records never leave the library as they are stored.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
-use crate::db::users::{Role, UserRecord};
+use crate::db::users::{ProviderLink, Role, UserRecord};
 use crate::media::Media;
 
 /// A loadable URL for the user's avatar, if they have one.
@@ -37,6 +39,9 @@ pub struct OwnUser {
     pub following_count: i64,
     pub posts_count: i64,
     pub created_at: String,
+    /// How the account signs in (seed 004): `local` (a password) and each linked provider,
+    /// e.g. `{"google": {"userId": "1143...", "picture": "..."}}`.
+    pub provider: BTreeMap<String, ProviderLink>,
 }
 
 impl OwnUser {
@@ -60,8 +65,24 @@ impl OwnUser {
             following_count: user.following_count,
             posts_count: user.posts_count,
             created_at: user.created_at.clone(),
+            provider: sign_in_methods(user),
         }
     }
+}
+
+fn sign_in_methods(user: &UserRecord) -> BTreeMap<String, ProviderLink> {
+    let mut methods = user.providers.clone();
+    if user.has_password() {
+        methods.insert(
+            "local".into(),
+            ProviderLink {
+                user_id: user.id.clone(),
+                email: None,
+                picture: None,
+            },
+        );
+    }
+    methods
 }
 
 /// How another user appears inside lists: post authors, participants, followers.

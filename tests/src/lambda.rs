@@ -41,6 +41,28 @@ pub fn binary_dir() -> PathBuf {
 }
 
 impl FakeRuntime {
+    /// Spawns the function binary `function` (built by `make test` before the suite) with the
+    /// test configuration, pointed at the suite's moto.
+    pub async fn function(function: &str) -> Self {
+        let binary = binary_dir().join(function);
+        assert!(
+            binary.exists(),
+            "{} is missing: `make test` builds every function binary before the suite",
+            binary.display()
+        );
+        let mut env: Vec<(String, String)> = crate::test_env().into_iter().collect();
+        env.push(("AWS_ENDPOINT_URL".into(), crate::moto_url()));
+        for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+            env.push((
+                key.into(),
+                std::env::var(key).unwrap_or_else(|_| "test".into()),
+            ));
+        }
+        Self::start(&binary, &env)
+            .await
+            .unwrap_or_else(|e| panic!("spawning {function}: {e}"))
+    }
+
     /// Starts the runtime API on a free port and spawns `binary` against it with `env`.
     pub async fn start(binary: &Path, env: &[(String, String)]) -> std::io::Result<Self> {
         let queue = Arc::new(Queue::default());

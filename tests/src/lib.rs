@@ -1,6 +1,8 @@
 //! Helpers for the black-box suite: `spawn_app` starts the real router on a free port against
 //! moto, and typed helpers speak to it over real HTTP.
 
+pub mod browser;
+pub mod idp;
 pub mod lambda;
 
 use std::collections::HashMap;
@@ -47,6 +49,10 @@ pub fn test_env() -> HashMap<String, String> {
         ("DEBUG_HEADERS", "1"),
         ("S3_FORCE_PATH_STYLE", "1"),
         ("LOGIN_MAX_FAILURES", "5"),
+        // Every test signs up and signs in from 127.0.0.1: the per-source budgets are high here
+        // (as in `make dev`); every per-user and per-account limit keeps its default.
+        ("RATE_LIMIT_LOGIN_SOURCE", "100000/900"),
+        ("RATE_LIMIT_REGISTER_SOURCE", "100000/3600"),
         // moto on a loaded CI machine can be slow; production keeps the tight defaults.
         ("AWS_ATTEMPT_TIMEOUT_MS", "15000"),
         ("AWS_OPERATION_TIMEOUT_MS", "30000"),
@@ -173,7 +179,13 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         Err(err) => panic!("test port: {err}"),
     };
     let app = local::app(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
     TestApp {
         address,
         client: reqwest::Client::builder()
@@ -351,29 +363,35 @@ impl TestApp {
         }
     }
 
-    /// Messages SES (moto) accepted for `to`, oldest first.
+    /// Messages SES accepted for `to`, oldest first, from the local stack's inbox
+    /// (`GET /_aws/ses?email=`, LocalStack's shape).
     pub async fn mail_to(&self, to: &str) -> Vec<Mail> {
-        let data: Value = match self
+        let response = match self
             .client
-            .get(format!("{}/moto-api/data.json", moto_url()))
+            .get(self.url("/_aws/ses"))
+            .query(&[("email", to)])
             .send()
             .await
         {
-            Ok(response) => response.json().await.unwrap_or_default(),
-            Err(err) => panic!("reading moto's mail: {err}"),
+            Ok(response) => response,
+            Err(err) => panic!("reading the local inbox: {err}"),
         };
-        data["ses"]["Message"]
+        let data: Value = response.json().await.unwrap_or_default();
+        data["messages"]
             .as_array()
             .into_iter()
             .flatten()
             .filter(|m| {
-                m["destinations"]["ToAddresses"]
+                m["Destination"]["ToAddresses"]
                     .as_array()
                     .is_some_and(|to_list| to_list.iter().any(|a| a == to))
             })
             .map(|m| Mail {
-                subject: m["subject"].as_str().unwrap_or_default().to_string(),
-                body: m["body"].as_str().unwrap_or_default().to_string(),
+                subject: m["Subject"].as_str().unwrap_or_default().to_string(),
+                body: m["Body"]["text_part"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             })
             .collect()
     }

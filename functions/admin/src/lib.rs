@@ -9,6 +9,7 @@ use axum::Router;
 use shared::admin::{audit, directory, manage, reports};
 use shared::auth::AuthUser;
 use shared::http::{created, done, ok, ApiJson};
+use shared::limits::{self, Action};
 use shared::{ApiResult, AppState};
 
 pub fn router(state: AppState) -> Router {
@@ -120,6 +121,7 @@ async fn file_report(
     auth: AuthUser,
     ApiJson(input): ApiJson<reports::NewReport>,
 ) -> ApiResult<impl IntoResponse> {
+    limits::take(&state, Action::Report, auth.id()).await?;
     let data = reports::file(&state, &auth.user, input).await?;
     Ok(created("Report submitted", data))
 }

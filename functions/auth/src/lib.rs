@@ -1,7 +1,8 @@
-//! `/api/auth`: sign-up, email verification, sign-in, token rotation and revocation, and the
-//! HTML pages behind the mail links.
+//! `/api/auth`: sign-up, email verification, sign-in (password, and social in `social`), token
+//! rotation and revocation, and the HTML pages behind the mail links.
 
 mod pages;
+mod social;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
@@ -13,7 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::auth::accounts::{self, Login, PasswordChange, PasswordReset, Registration, TokenPair};
 use shared::auth::AuthUser;
-use shared::http::{created, done, ok, ApiJson, ValidJson};
+use shared::http::{created, done, ok, ApiJson, SourceIp, ValidJson};
+use shared::limits::{self, Action};
 use shared::validation::Validate;
 use shared::views::OwnUser;
 use shared::{ApiError, ApiResult, AppState};
@@ -43,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/change-password", post(change_password))
         .route("/api/auth/invalidate-all-jwt-tokens", post(invalidate_all))
         .route("/api/auth/verify-jwt-token", post(verify_jwt_token))
+        .merge(social::routes())
         .with_state(state)
 }
 
@@ -90,8 +93,10 @@ fn with_tokens(mut data: serde_json::Value, pair: TokenPair) -> serde_json::Valu
 
 async fn register(
     State(state): State<AppState>,
+    source: SourceIp,
     ValidJson(input): ValidJson<Registration>,
 ) -> ApiResult<impl IntoResponse> {
+    limits::take(&state, Action::RegisterSource, &source.0).await?;
     let user = accounts::register(&state, input).await?;
     let user = OwnUser::from_record(&user, &state.media).await;
     Ok(created(
@@ -102,9 +107,10 @@ async fn register(
 
 async fn login(
     State(state): State<AppState>,
+    source: SourceIp,
     ApiJson(input): ApiJson<Login>,
 ) -> ApiResult<impl IntoResponse> {
-    let (user, pair) = accounts::login(&state, input).await?;
+    let (user, pair) = accounts::login(&state, input, &source.0).await?;
     let user = OwnUser::from_record(&user, &state.media).await;
     Ok(ok(
         "Login successful",
@@ -217,7 +223,10 @@ async fn reset_password(
     };
     if let Err(ApiError::BadRequest { message, errors }) = input.validate() {
         let problems: Vec<String> = match errors {
-            Some(errors) => errors.into_values().collect(),
+            Some(errors) => errors
+                .iter()
+                .map(|(field, reason)| pages::plain_words(field, reason))
+                .collect(),
             None => vec![message],
         };
         return Ok(pages::reset_form(StatusCode::BAD_REQUEST, &problems));

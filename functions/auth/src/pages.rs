@@ -118,6 +118,15 @@ pub fn verify_outcome(outcome: Result<String, ApiError>) -> Response {
     }
 }
 
+/// A field error of the reset form as a person reads it.
+pub fn plain_words(field: &str, reason: &str) -> String {
+    match field {
+        "confirmPassword" => "The two passwords are not the same: type the new one twice.".into(),
+        "password" => format!("The new password is not accepted: {reason}."),
+        _ => reason.to_string(),
+    }
+}
+
 /// The reset form, with what was wrong with the last try (already plain words) above it.
 pub fn reset_form(status: StatusCode, problems: &[String]) -> Response {
     let problems: String = problems

@@ -11,6 +11,7 @@ use shared::db::follows::FollowStatus;
 use shared::db::keys;
 use shared::db::listing::{string_attr, ListSource};
 use shared::http::{done, ok};
+use shared::limits::{self, Action};
 use shared::pagination::ListQuery;
 use shared::social::{connections_answer, Connections};
 use shared::views::UserCard;
@@ -35,6 +36,7 @@ async fn follow(
     auth: AuthUser,
     Path(user_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
+    limits::take(&state, Action::Follow, auth.id()).await?;
     // `follow` / `follow_request` notifications follow from the table's stream (`fanout`).
     let status = state.db.follow(auth.id(), &user_id).await?;
     let message = match status {

@@ -8,6 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 use shared::auth::{AuthUser, MaybeAuthUser};
 use shared::http::{created, done, ok, read_media_form, ApiJson, CaptionedMedia, FilePart};
+use shared::limits::{self, Action};
 use shared::pagination::ListQuery;
 use shared::posts::{PostEdge, PostView, Toggle, UserPostsFilter, ViewerFlags};
 use shared::{ApiError, ApiResult, AppState};
@@ -54,6 +55,7 @@ async fn create_post(
     let form = read_media_form::<CaptionedMedia, _>(request, &state, &POST_FILE).await?;
     let (caption, source) = form.into_parts("file")?;
     let caption = shared::posts::validate_caption(&caption)?;
+    limits::take(&state, Action::Post, auth.id()).await?;
     let view = shared::posts::create_post(&state, &auth.user, &caption, source).await?;
     Ok(created("Post created successfully", view))
 }

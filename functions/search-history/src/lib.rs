@@ -8,8 +8,9 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::auth::AuthUser;
 use shared::db::keys;
-use shared::db::listing::ListSource;
+use shared::db::listing::{contains_key, take_item, ListSource};
 use shared::db::search_history::{SearchHistoryRecord, SEARCH_HISTORY_CAP};
+use shared::db::users::UserRecord;
 use shared::http::{created, done, ok, ApiJson};
 use shared::pagination::{PageRequest, Start};
 use shared::views::UserSummary;
@@ -94,7 +95,8 @@ struct LimitQuery {
     limit: Option<String>,
 }
 
-/// Newest first with the searched users hydrated: 1 Query + 1 BatchGetItem.
+/// Newest first with the searched users hydrated (never one who blocked me): 1 Query +
+/// 1 BatchGetItem (profiles and block keys together).
 async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -143,7 +145,29 @@ async fn list(
         .iter()
         .filter_map(|r| r.searched_user_id.clone())
         .collect();
-    let users = state.db.get_users(&ids).await?;
+    // The profiles and whether each blocked me, in one BatchGetItem.
+    let mut wanted = Vec::with_capacity(ids.len() * 2);
+    for id in &ids {
+        wanted.push(keys::user(id));
+        wanted.push(keys::block(id, auth.id()));
+    }
+    let mut found = if wanted.is_empty() {
+        Default::default()
+    } else {
+        state.db.get_items(&wanted, false).await?
+    };
+    let mut users = std::collections::HashMap::with_capacity(ids.len());
+    for id in &ids {
+        if contains_key(&found, &keys::block(id, auth.id())) {
+            continue;
+        }
+        if let Some(item) = take_item(&mut found, &keys::user(id)) {
+            let user: UserRecord = serde_dynamo::from_item(item).map_err(ApiError::from)?;
+            if user.is_active() {
+                users.insert(id.clone(), user);
+            }
+        }
+    }
     let mut entries = Vec::with_capacity(records.len());
     for record in &records {
         let summary = match record
@@ -154,7 +178,8 @@ async fn list(
             Some(user) => Some(UserSummary::from_record(user, &state.media).await),
             None => None,
         };
-        // A searched account that has since been deleted drops out of the history.
+        // A searched account that has since been deleted or disabled, or that blocked me, drops
+        // out of the history.
         if record.searched_user_id.is_some() && summary.is_none() {
             continue;
         }

@@ -9,6 +9,7 @@ use axum::Router;
 use serde_json::json;
 use shared::auth::{AuthUser, MaybeAuthUser};
 use shared::http::{created, done, ok, read_media_form, CaptionedMedia, FilePart};
+use shared::limits::{self, Action};
 use shared::pagination::ListQuery;
 use shared::{ApiResult, AppState};
 
@@ -52,6 +53,7 @@ async fn create_story(
     let form = read_media_form::<CaptionedMedia, _>(request, &state, &STORY_FILE).await?;
     let (caption, source) = form.into_parts("story")?;
     let caption = shared::posts::validate_caption(&caption)?;
+    limits::take(&state, Action::StoryCreate, auth.id()).await?;
     let view = shared::stories::create_story(&state, &auth.user, &caption, source).await?;
     Ok(created("Story created successfully", view))
 }

@@ -8,6 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 use shared::auth::AuthUser;
 use shared::http::{created, ApiJson};
+use shared::limits::{self, Action};
 use shared::uploads::Purpose;
 use shared::{ApiError, ApiResult, AppState};
 
@@ -48,6 +49,7 @@ async fn presign(
     let size = body
         .size
         .ok_or_else(|| ApiError::invalid_field("size", "size is required"))?;
+    limits::take(&state, Action::Upload, auth.id()).await?;
     let ticket = state
         .media
         .presign_upload(auth.id(), purpose, body.content_type.trim(), size)

@@ -136,8 +136,10 @@ async fn delete_account(
     if body.password.is_empty() {
         return Err(ApiError::invalid_field("password", "password is required"));
     }
-    let matches =
-        shared::auth::password::verify(body.password, auth.user.password_hash.clone()).await?;
+    let matches = state
+        .hasher
+        .verify(body.password, auth.user.password_hash.clone())
+        .await?;
     if !matches {
         return Err(ApiError::invalid_field("password", "password is incorrect"));
     }

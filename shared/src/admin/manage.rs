@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use ulid::Ulid;
 
 use super::permissions::{effective, outranks, require, role_name, Permission, Permissions};
-use crate::auth::password;
 use crate::db::audit::AuditEntry;
 use crate::db::users::{
     RegisterConflict, Role, Status, UserRecord, ADMIN_DISABLED, ADMIN_STATES, ADMIN_UNVERIFIED,
@@ -237,29 +236,13 @@ pub async fn create_user(state: &AppState, actor: &UserRecord, input: NewUser) -
         .clone()
         .or_else(|| temporary.clone())
         .unwrap_or_default();
-    let now = crate::time::now_rfc3339();
-    let user = UserRecord {
-        id: Ulid::new().to_string(),
+    let user = UserRecord::new_account(
         username,
         email,
-        full_name: input.full_name.trim().to_string(),
-        password_hash: password::hash(chosen).await?,
-        is_verified: true,
-        role: Role::User,
-        status: Status::Active,
-        permissions: Some(Permissions::user_default()),
-        token_version: 0,
-        bio: None,
-        website: None,
-        gender: None,
-        is_private: false,
-        profile_picture_key: None,
-        followers_count: 0,
-        following_count: 0,
-        posts_count: 0,
-        created_at: now.clone(),
-        updated_at: now,
-    };
+        input.full_name.trim().to_string(),
+        state.hasher.hash(chosen).await?,
+        true,
+    );
     let audit = AuditEntry::new(
         &actor.id,
         "user.create",

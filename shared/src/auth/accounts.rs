@@ -5,13 +5,13 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use super::extract::AuthUser;
-use super::password;
 use super::tokens::{self, RefreshToken};
 use crate::db::keys::{self, EmailPurpose};
 use crate::db::sessions::{Rotation, SessionRecord};
 use crate::db::tokens::EmailTokenRecord;
-use crate::db::users::{RegisterConflict, Role, Status, UserRecord};
+use crate::db::users::{RegisterConflict, UserRecord};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::{self, Action};
 use crate::mail::Email;
 use crate::state::AppState;
 use crate::time::{now_epoch, now_rfc3339};
@@ -254,29 +254,13 @@ async fn send_quietly(state: &AppState, email: Email) {
 
 /// Creates the user, claims username and email, stores the verification token: 1 transaction.
 pub async fn register(state: &AppState, input: Registration) -> ApiResult<UserRecord> {
-    let now = now_rfc3339();
-    let user = UserRecord {
-        id: Ulid::new().to_string(),
-        username: v::normalize_username(&input.username),
-        email: v::normalize_email(&input.email),
-        full_name: input.full_name.trim().to_string(),
-        password_hash: password::hash(input.password).await?,
-        is_verified: false,
-        role: Role::User,
-        status: Status::Active,
-        permissions: Some(crate::admin::permissions::Permissions::user_default()),
-        token_version: 0,
-        bio: None,
-        website: None,
-        gender: None,
-        is_private: false,
-        profile_picture_key: None,
-        followers_count: 0,
-        following_count: 0,
-        posts_count: 0,
-        created_at: now.clone(),
-        updated_at: now,
-    };
+    let user = UserRecord::new_account(
+        v::normalize_username(&input.username),
+        v::normalize_email(&input.email),
+        input.full_name.trim().to_string(),
+        state.hasher.hash(input.password).await?,
+        false,
+    );
     let (token, link, code) = new_email_token(state, &user.id, EmailPurpose::Verify, true);
     let token_put = state.db.email_token_put(&token, EmailPurpose::Verify)?;
     match state.db.create_user(&user, vec![token_put]).await? {
@@ -296,21 +280,46 @@ pub async fn register(state: &AppState, input: Registration) -> ApiResult<UserRe
 
 const BAD_CREDENTIALS: &str = "Invalid credentials";
 
-/// Throttle check and claim lookup in parallel, then the profile: 3 reads; a PutItem for the
-/// session on success, an UpdateItem on failure.
-pub async fn login(state: &AppState, input: Login) -> ApiResult<(UserRecord, TokenPair)> {
+/// The budget of failed logins of one account, whichever identifier (email or username) was
+/// typed; a name that resolves to nobody has its own.
+const LOGIN_ACCOUNT: &str = "LOGIN_ACCOUNT";
+
+/// Claim lookup and profile (2 reads), then the attempt is counted before the password is
+/// checked, atomically (1 conditional UpdateItem per budget: the source's, then the account's),
+/// so concurrent guesses can never get more checks than the budget. A success gives the source
+/// its attempt back and clears the account's window, beside the session PutItem.
+pub async fn login(
+    state: &AppState,
+    input: Login,
+    source: &str,
+) -> ApiResult<(UserRecord, TokenPair)> {
     let (identifier, claim) = input.identifier()?;
     if input.password.is_empty() {
         return Err(ApiError::invalid_field("password", "password is required"));
     }
+    let user = state.db.find_user_by_claim(&claim).await?;
+    let account = match &user {
+        Some(user) => format!("user#{}", user.id),
+        None => format!("name#{identifier}"),
+    };
     let now = now_epoch();
-    let (window, user) = tokio::try_join!(
-        state.db.login_failures(&identifier, now),
-        state.db.find_user_by_claim(&claim)
-    )?;
-    let max = state.config.login_max_failures;
-    if let Some(window) = window.filter(|w| w.failures >= max) {
-        return Err(too_many_logins(window.window_ends - now));
+    // The source first: a source out of budget never spends a victim's account budget.
+    limits::take(state, Action::LoginSource, source).await?;
+    let window = state.config.login_lockout_secs;
+    if let Err(spent) = state
+        .db
+        .take_budget(
+            LOGIN_ACCOUNT,
+            &account,
+            state.config.login_max_failures,
+            window,
+            now,
+        )
+        .await?
+    {
+        return Err(too_many_logins(
+            i64::try_from(spent.retry_after_secs).unwrap_or(1),
+        ));
     }
     let password = input
         .password
@@ -318,30 +327,34 @@ pub async fn login(state: &AppState, input: Login) -> ApiResult<(UserRecord, Tok
         .take(v::PASSWORD_MAX)
         .collect::<String>();
     let verified = match &user {
-        Some(user) => password::verify(password, user.password_hash.clone()).await?,
+        Some(user) => {
+            state
+                .hasher
+                .verify(password, user.password_hash.clone())
+                .await?
+        }
         None => {
-            password::verify_against_dummy(password).await;
+            state.hasher.verify_against_dummy(password).await?;
             false
         }
     };
     let user = match user {
         Some(user) if verified => user,
-        _ => {
-            state
-                .db
-                .record_login_failure(&identifier, now, state.config.login_lockout_secs)
-                .await?;
-            return Err(ApiError::unauthorized(BAD_CREDENTIALS));
-        }
+        _ => return Err(ApiError::unauthorized(BAD_CREDENTIALS)),
     };
     if !user.is_active() {
         return Err(ApiError::forbidden("Account is disabled"));
     }
-    if window.is_some() {
-        state.db.clear_login_failures(&identifier).await?;
+    // The session is what matters; a failed clear or refund only leaves a budget fuller.
+    let (pair, cleared, refunded) = tokio::join!(
+        open_session(state, &user),
+        state.db.clear_budget(LOGIN_ACCOUNT, &account, window, now),
+        limits::refund(state, Action::LoginSource, source),
+    );
+    if let Err(err) = cleared.and(refunded) {
+        tracing::warn!(?err, "clearing login budgets after a success");
     }
-    let pair = open_session(state, &user).await?;
-    Ok((user, pair))
+    Ok((user, pair?))
 }
 
 fn too_many_logins(retry_after: i64) -> ApiError {
@@ -555,8 +568,17 @@ async fn store_email_token(
     Ok((link_token, code))
 }
 
+/// Mail sends per address (known or not, so the answer tells nothing): 1 per 30 s and 10 per
+/// hour by default, each kind of mail its own budget. 2 UpdateItems.
+async fn take_mail_budget(state: &AppState, purpose: EmailPurpose, email: &str) -> ApiResult<()> {
+    let subject = format!("{}#{}", purpose.as_str(), v::normalize_email(email));
+    limits::take(state, Action::MailBurst, &subject).await?;
+    limits::take(state, Action::MailHourly, &subject).await
+}
+
 /// Sends a fresh link and code if the address belongs to an unverified user.
 pub async fn resend_verification(state: &AppState, email: &str) -> ApiResult<()> {
+    take_mail_budget(state, EmailPurpose::Verify, email).await?;
     let Some(user) = mail_recipient(state, email, EmailPurpose::Verify, |u| !u.is_verified).await?
     else {
         return Ok(());
@@ -572,6 +594,7 @@ pub async fn resend_verification(state: &AppState, email: &str) -> ApiResult<()>
 
 /// Emails a reset link if the address belongs to an active account.
 pub async fn forgot_password(state: &AppState, email: &str) -> ApiResult<()> {
+    take_mail_budget(state, EmailPurpose::Reset, email).await?;
     let Some(user) =
         mail_recipient(state, email, EmailPurpose::Reset, UserRecord::is_active).await?
     else {
@@ -594,19 +617,29 @@ pub async fn forgot_password(state: &AppState, email: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Consumes the reset token and replaces the password in 1 transaction; bumping the token
+/// Reads the reset token (1 GetItem, before hashing), then consumes it and replaces the password
+/// in 1 transaction; bumping the token
 /// version ends every session and access token at once. Reaching the inbox also proves the email.
 pub async fn reset_password(state: &AppState, raw: &str, input: PasswordReset) -> ApiResult<()> {
     let invalid = || ApiError::bad_request("Invalid or expired reset token");
     let (user_id, secret) = tokens::parse_link_token(raw).ok_or_else(invalid)?;
-    let hash = password::hash(input.password).await?;
-    let consume = state.db.email_token_consume(
-        &user_id,
-        EmailPurpose::Reset,
-        "linkHash",
-        &state.tokens.digest(&secret),
-        now_epoch(),
-    )?;
+    let digest = state.tokens.digest(&secret);
+    let now = now_epoch();
+    // The token is checked before the (costly, bounded) hash: a wrong token never hashes.
+    let live = state
+        .db
+        .get_email_token(&user_id, EmailPurpose::Reset)
+        .await?
+        .is_some_and(|t| t.expires_at > now && tokens::same_digest(&t.link_hash, &digest));
+    if !live {
+        return Err(invalid());
+    }
+    let hash = state.hasher.hash(input.password).await?;
+    // The transaction consumes it only if it is still there (two resets race: one wins).
+    let consume =
+        state
+            .db
+            .email_token_consume(&user_id, EmailPurpose::Reset, "linkHash", &digest, now)?;
     let update = state.db.password_update(&user_id, &hash, None, true)?;
     if state.db.transact(vec![consume, update]).await? {
         state.realtime.disconnect_user(&user_id).await;
@@ -623,13 +656,17 @@ pub async fn change_password(
     input: PasswordChange,
 ) -> ApiResult<TokenPair> {
     let user = &auth.user;
-    if !password::verify(input.current_password, user.password_hash.clone()).await? {
+    if !state
+        .hasher
+        .verify(input.current_password, user.password_hash.clone())
+        .await?
+    {
         return Err(ApiError::invalid_field(
             "currentPassword",
             "currentPassword is incorrect",
         ));
     }
-    let hash = password::hash(input.new_password).await?;
+    let hash = state.hasher.hash(input.new_password).await?;
     let next_version = user.token_version + 1;
     let (session, pair) = start_session(state, user, next_version)?;
     let writes = vec![

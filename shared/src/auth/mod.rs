@@ -1,9 +1,10 @@
 //! Authentication: JWT access tokens, rotating refresh tokens, argon2id passwords, the
-//! extractors handlers use, and the account flows of the auth API.
+//! extractors handlers use, the account flows of the auth API and social sign-in.
 
 pub mod accounts;
 pub mod extract;
 pub mod password;
+pub mod social;
 pub mod tokens;
 
 pub use extract::{AuthUser, MaybeAuthUser};

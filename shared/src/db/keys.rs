@@ -103,8 +103,10 @@ pub fn block(blocker: &str, blocked: &str) -> Key {
 }
 
 /// Failed-login window per identifier (email or username).
-pub fn login_failures(identifier: &str) -> Key {
-    Key::new(format!("LOGINFAIL#{identifier}"), "LOGINFAIL")
+/// A budget counter: one item per (action, subject, fixed window index), with a TTL. Subjects
+/// are user ids, account ids, normalised addresses or source IPs.
+pub fn budget(action: &str, subject: &str, window: i64) -> Key {
+    Key::new(format!("BUDGET#{action}#{subject}"), format!("W#{window}"))
 }
 
 // ---------- follow graph ----------
@@ -370,6 +372,12 @@ pub fn story(story_id: &str) -> Key {
     Key::new(story_pk(story_id), "STORY")
 }
 
+/// The author's active-story slots (`slots`: story id → expiry, `version`): the story cap is a
+/// condition on this item inside the create transaction.
+pub fn story_slots(author_id: &str) -> Key {
+    Key::new(user_pk(author_id), "STORYSLOTS")
+}
+
 /// GSI1 partition listing every story of `author_id` (GSI1SK is the story's ULID, so a key
 /// condition on it bounds a read to the last 24 hours).
 pub fn stories_by(author_id: &str) -> String {
@@ -500,6 +508,24 @@ pub fn stream_marker(event_id: &str, notification_id: &str) -> Key {
     )
 }
 
+// ---------- social sign-in ----------
+
+/// Claims a provider identity (`google`, `apple`, `facebook` + the provider's user id) for one
+/// account: the one place an identity resolves to a user.
+pub fn identity(provider: &str, subject: &str) -> Key {
+    Key::new(format!("IDENTITY#{provider}#{subject}"), "IDENTITY")
+}
+
+/// A redirect flow in progress, keyed by the HMAC of its `state` value (single use, TTL).
+pub fn oauth_state(state_digest: &str) -> Key {
+    Key::new(format!("OAUTHSTATE#{state_digest}"), "OAUTHSTATE")
+}
+
+/// The one-time code a finished redirect flow hands the client, keyed by its HMAC.
+pub fn oauth_code(code_digest: &str) -> Key {
+    Key::new(format!("OAUTHCODE#{code_digest}"), "OAUTHCODE")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -533,5 +559,8 @@ mod tests {
         assert_eq!(notification("u", "n").sk, "NOTIF#n");
         assert_eq!(notification_counter("u").sk, "NOTIFCOUNT");
         assert_eq!(notification_sent("a", "r", "n").sk, "NOTIFSENT#r#n");
+        assert_eq!(identity("google", "123").pk, "IDENTITY#google#123");
+        assert_eq!(oauth_state("d").pk, "OAUTHSTATE#d");
+        assert_eq!(oauth_code("d").sk, "OAUTHCODE");
     }
 }

@@ -50,6 +50,38 @@ impl ListSource {
     }
 }
 
+impl ListSource {
+    /// Whether a decoded cursor continues this list: exactly this source's key attributes, all
+    /// strings, in this partition (and prefix). Anything else would reach DynamoDB as an invalid
+    /// `ExclusiveStartKey`.
+    pub fn owns_cursor(&self, key: &Item) -> bool {
+        let names = self.key_attributes();
+        if key.len() != names.len() || names.iter().any(|name| string_attr(key, name).is_none()) {
+            return false;
+        }
+        match self {
+            Self::Gsi1(pk) => string_attr(key, keys::GSI1PK) == Some(pk.as_str()),
+            Self::Partition { pk, sk_prefix } => {
+                string_attr(key, keys::PK) == Some(pk.as_str())
+                    && string_attr(key, keys::SK).is_some_and(|sk| sk.starts_with(sk_prefix))
+            }
+        }
+    }
+}
+
+/// The 400 for a cursor that belongs to another list.
+pub fn foreign_cursor() -> crate::error::ApiError {
+    crate::error::ApiError::invalid_field("cursor", "cursor is invalid")
+}
+
+/// Whether `key` is a cursor made only of these string attributes, with `attribute` equal to
+/// `expected`.
+pub fn cursor_matches(key: &Item, names: &[&str], attribute: &str, expected: &str) -> bool {
+    key.len() == names.len()
+        && names.iter().all(|name| string_attr(key, name).is_some())
+        && string_attr(key, attribute) == Some(expected)
+}
+
 fn cursor_of(item: &Item, source: &ListSource) -> String {
     let key: Item = source
         .key_attributes()
@@ -72,7 +104,8 @@ impl Db {
         let limit = page.limit as usize;
         let (skip, mut start_key) = match &page.start {
             Start::Offset(offset) => (*offset as usize, None),
-            Start::After(key) => (0, Some(key.clone())),
+            Start::After(key) if source.owns_cursor(key) => (0, Some(key.clone())),
+            Start::After(_) => return Err(foreign_cursor()),
         };
         // One extra item tells whether another page exists.
         let wanted = skip + limit + 1;

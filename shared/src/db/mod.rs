@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod directory;
 pub mod feed;
 pub mod follows;
+pub mod identities;
 pub mod keys;
 pub mod likers;
 pub mod listing;

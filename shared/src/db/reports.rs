@@ -54,6 +54,21 @@ fn claim(report: &ReportRecord) -> keys::Key {
 }
 
 impl Db {
+    /// The Query of the open reports on one target (GSI3 `REPORTSON#…`, `open#…`).
+    fn open_on_target(
+        &self,
+        target_type: &str,
+        target_id: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI3)
+            .key_condition_expression("GSI3PK = :pk AND begins_with(GSI3SK, :open)")
+            .expression_attribute_values(":pk", s(keys::reports_on(target_type, target_id)))
+            .expression_attribute_values(":open", s(format!("{OPEN}#")))
+    }
+
     /// Files a report; `Ok(false)` when the reporter already has an open one on that target.
     /// 1 TransactWriteItems.
     pub async fn create_report(&self, report: &ReportRecord) -> ApiResult<bool> {
@@ -155,13 +170,7 @@ impl Db {
         let mut start: Option<Item> = None;
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI3)
-                .key_condition_expression("GSI3PK = :pk AND begins_with(GSI3SK, :open)")
-                .expression_attribute_values(":pk", s(keys::reports_on(target_type, target_id)))
-                .expression_attribute_values(":open", s(format!("{OPEN}#")))
+                .open_on_target(target_type, target_id)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await?;
@@ -249,13 +258,7 @@ impl Db {
     /// How many open reports a target has: 1 Query (`Select COUNT`).
     pub async fn open_report_count(&self, target_type: &str, target_id: &str) -> ApiResult<i64> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI3)
-            .key_condition_expression("GSI3PK = :pk AND begins_with(GSI3SK, :open)")
-            .expression_attribute_values(":pk", s(keys::reports_on(target_type, target_id)))
-            .expression_attribute_values(":open", s(format!("{OPEN}#")))
+            .open_on_target(target_type, target_id)
             .select(aws_sdk_dynamodb::types::Select::Count)
             .send()
             .await?;

@@ -3,7 +3,9 @@
 //! `VIEWERSOF#<id>`, sorted by the view's ULID). Every item carries `ttl` (DynamoDB deletes it
 //! late) and every read also compares `expiresAt` with the clock.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Select, TransactWriteItem, Update};
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Select, TransactWriteItem, Update};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
@@ -60,8 +62,29 @@ fn active_floor(now: i64) -> String {
     ulid_floor(now - STORY_LIFETIME_SECS - 60)
 }
 
+/// The author's active stories as the slots item holds them (`version` is `None` before the
+/// item exists).
+#[derive(Clone, Debug, Default)]
+pub struct StorySlots {
+    pub version: Option<i64>,
+    pub active: BTreeMap<String, i64>,
+}
+
+/// What a capped create did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoryCreate {
+    Created,
+    /// The cap is reached; the oldest active story expires then.
+    Full {
+        oldest_expiry: i64,
+    },
+    /// Another create or delete moved the slots since they were read: read them again.
+    LostRace,
+}
+
 /// What deleting a story needs to know, from one Query of its partition.
 pub struct StoryPartition {
+    pub story_id: String,
     pub author_id: String,
     pub media_key: String,
     pub expires_at: i64,
@@ -70,9 +93,73 @@ pub struct StoryPartition {
 }
 
 impl Db {
-    /// Stores a new story (1 TransactWriteItems: the Put and a check that the author still
-    /// exists). `Err(401)` when the author's profile is gone.
-    pub async fn create_story(&self, record: &StoryRecord) -> ApiResult<()> {
+    /// The author's story slots, read consistently (1 GetItem). An author whose slots item does
+    /// not exist yet (stories from before the item) gets it seeded from the active stories
+    /// (+ 1 Query).
+    pub async fn story_slots(&self, author_id: &str, now: i64) -> ApiResult<StorySlots> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::story_slots(author_id).to_item()))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let Some(item) = out.item else {
+            let query = self
+                .active_stories_query(author_id, now)
+                .select(Select::SpecificAttributes)
+                .projection_expression("storyId, expiresAt");
+            let active = self
+                .query_all(query)
+                .await?
+                .iter()
+                .filter_map(|item| {
+                    Some((
+                        string_attr(item, "storyId")?.to_string(),
+                        item.get("expiresAt")?.as_n().ok()?.parse::<i64>().ok()?,
+                    ))
+                })
+                .collect();
+            return Ok(StorySlots {
+                version: None,
+                active,
+            });
+        };
+        let version = item
+            .get("version")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or_default();
+        let active = match item.get("slots") {
+            Some(AttributeValue::M(map)) => map
+                .iter()
+                .filter_map(|(id, v)| Some((id.clone(), v.as_n().ok()?.parse::<i64>().ok()?)))
+                .filter(|(_, expires)| *expires > now)
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        Ok(StorySlots {
+            version: Some(version),
+            active,
+        })
+    }
+
+    /// Stores a new story if the author has fewer than `max_active` active stories, atomically:
+    /// 1 TransactWriteItems of the Put, a check that the author still exists, and the slots item
+    /// rewritten (expired slots dropped, this one added) on the condition that its version is
+    /// still the one `slots` was read at. `Err(401)` when the author's profile is gone.
+    pub async fn create_story_in(
+        &self,
+        record: &StoryRecord,
+        slots: &StorySlots,
+        max_active: usize,
+    ) -> ApiResult<StoryCreate> {
+        if slots.active.len() >= max_active {
+            return Ok(StoryCreate::Full {
+                oldest_expiry: slots.active.values().copied().min().unwrap_or_default(),
+            });
+        }
         let mut item: Item = serde_dynamo::to_item(record)?;
         item.extend(keys::story(&record.story_id).to_item());
         item.insert(keys::GSI1PK.into(), s(keys::stories_by(&record.author_id)));
@@ -83,20 +170,86 @@ impl Db {
             .set_key(Some(keys::user(&record.author_id).to_item()))
             .condition_expression("attribute_exists(PK)")
             .build()?;
+        let mut next: HashMap<String, AttributeValue> = slots
+            .active
+            .iter()
+            .map(|(id, expires)| (id.clone(), n(expires)))
+            .collect();
+        next.insert(record.story_id.clone(), n(record.expires_at));
+        let mut slots_update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::story_slots(&record.author_id).to_item()))
+            .update_expression("SET slots = :slots, version = :next")
+            .expression_attribute_values(":slots", AttributeValue::M(next))
+            .expression_attribute_values(":next", n(slots.version.unwrap_or_default() + 1));
+        slots_update = match slots.version {
+            Some(version) => slots_update
+                .condition_expression("version = :version")
+                .expression_attribute_values(":version", n(version)),
+            None => slots_update.condition_expression("attribute_not_exists(version)"),
+        };
         let writes = vec![
             put_new(&self.table, item)?,
             TransactWriteItem::builder()
                 .condition_check(author_exists)
                 .build(),
+            TransactWriteItem::builder()
+                .update(slots_update.build()?)
+                .build(),
         ];
         match self.transact_with_reasons(writes).await? {
-            None => Ok(()),
+            None => Ok(StoryCreate::Created),
             Some(reasons) if failed_at(&reasons, 1) => {
                 Err(ApiError::unauthorized("Unauthorized - Invalid token"))
             }
+            Some(reasons) if failed_at(&reasons, 2) => Ok(StoryCreate::LostRace),
             Some(_) => Err(ApiError::conflict(
                 "The story could not be stored; try again",
             )),
+        }
+    }
+
+    /// Stores a story with no cap (fixtures and tools), keeping the slots item exact.
+    pub async fn create_story(&self, record: &StoryRecord) -> ApiResult<()> {
+        for _ in 0..8 {
+            let now = crate::time::now_epoch();
+            let slots = self.story_slots(&record.author_id, now).await?;
+            if let StoryCreate::Created = self.create_story_in(record, &slots, usize::MAX).await? {
+                return Ok(());
+            }
+        }
+        Err(ApiError::conflict(
+            "The story could not be stored; try again",
+        ))
+    }
+
+    /// Frees the slots of deleted stories: 1 UpdateItem per author (the version moves, so a
+    /// create that read the slots before fails its condition and re-reads).
+    pub async fn free_story_slots(&self, author_id: &str, story_ids: &[String]) -> ApiResult<()> {
+        if story_ids.is_empty() {
+            return Ok(());
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::story_slots(author_id).to_item()))
+            .condition_expression("attribute_exists(version)")
+            .expression_attribute_values(":one", n(1));
+        let mut removals = Vec::with_capacity(story_ids.len());
+        for (i, id) in story_ids.iter().enumerate() {
+            removals.push(format!("slots.#s{i}"));
+            update = update.expression_attribute_names(format!("#s{i}"), id);
+        }
+        let result = update
+            .update_expression(format!("REMOVE {} ADD version :one", removals.join(", ")))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // No slots item: nothing to free.
+            Err(err) if super::is_condition_failed(&err) => Ok(()),
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -269,6 +422,7 @@ impl Db {
         let found: Vec<Key> = items.iter().filter_map(Key::of_item).collect();
         Ok(
             story.map(|(author_id, media_key, expires_at)| StoryPartition {
+                story_id: story_id.to_string(),
                 author_id,
                 media_key,
                 expires_at,
@@ -312,6 +466,16 @@ impl Db {
             .flat_map(|p| p.keys.iter().cloned())
             .collect();
         self.delete_keys(&keys).await?;
+        let mut by_author: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for partition in partitions.iter().flatten() {
+            by_author
+                .entry(partition.author_id.as_str())
+                .or_default()
+                .push(partition.story_id.clone());
+        }
+        for (author, ids) in &by_author {
+            self.free_story_slots(author, ids).await?;
+        }
         Ok(partitions.iter().flatten().count())
     }
 }

@@ -1,102 +1,139 @@
-//! Failed-login windows: after too many failures for one identifier, logins wait out the window.
+//! Budgets: an atomic counter item per (subject, action, fixed window) with a TTL. One
+//! conditional UpdateItem counts an event and refuses it past the limit in the same step, so
+//! concurrent requests can never pass a budget together (the old read-check-write could).
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::keys;
 use super::{n, Db};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
-#[derive(Debug, Clone, Copy)]
-pub struct FailureWindow {
-    pub failures: u32,
-    pub window_ends: i64,
+/// The fixed window `now` falls in: its index and when it ends.
+pub fn window_of(now: i64, window_secs: i64) -> (i64, i64) {
+    let window_secs = window_secs.max(1);
+    let index = now.div_euclid(window_secs);
+    (index, index.saturating_add(1).saturating_mul(window_secs))
+}
+
+/// A spent budget: how long until its window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exhausted {
+    pub retry_after_secs: u64,
+}
+
+impl Exhausted {
+    pub fn into_error(self, message: impl Into<String>) -> ApiError {
+        ApiError::TooManyRequests {
+            message: message.into(),
+            retry_after_secs: self.retry_after_secs,
+        }
+    }
 }
 
 impl Db {
-    pub async fn login_failures(
+    /// Counts one event of `action` by `subject` in the current window of `window_secs`:
+    /// `Ok(count)` while at most `max` happened, `Err(Exhausted)` (nothing counted) once the
+    /// window is full. 1 UpdateItem.
+    pub async fn take_budget(
         &self,
-        identifier: &str,
-        now: i64,
-    ) -> ApiResult<Option<FailureWindow>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::login_failures(identifier).to_item()))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(out.item.and_then(|item| {
-            let number = |name: &str| item.get(name)?.as_n().ok()?.parse::<i64>().ok();
-            let window = FailureWindow {
-                failures: u32::try_from(number("failures")?).ok()?,
-                window_ends: number("windowEnds")?,
-            };
-            // TTL deletes late: an old window is no window.
-            (window.window_ends > now).then_some(window)
-        }))
-    }
-
-    /// Counts a failure, opening a new window when the previous one has passed.
-    pub async fn record_login_failure(
-        &self,
-        identifier: &str,
-        now: i64,
+        action: &str,
+        subject: &str,
+        max: u32,
         window_secs: i64,
-    ) -> ApiResult<FailureWindow> {
-        let key = keys::login_failures(identifier).to_item();
-        let ends = now + window_secs;
-        // One conditional update keeps counting in the live window; a second one starts afresh.
+        now: i64,
+    ) -> ApiResult<Result<u32, Exhausted>> {
+        let (index, ends) = window_of(now, window_secs);
         let counted = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key.clone()))
-            .update_expression("ADD failures :one")
-            .condition_expression("windowEnds > :now")
+            .set_key(Some(keys::budget(action, subject, index).to_item()))
+            .update_expression("ADD #count :one SET windowEnds = :ends, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#count) OR #count < :max")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllNew)
+            .expression_attribute_values(":max", n(max))
+            .expression_attribute_values(":ends", n(ends))
+            // Kept a little past the window so a late clock still finds it.
+            .expression_attribute_values(":ttl", n(ends.saturating_add(60)))
+            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        let attributes = match counted {
-            Ok(out) => out.attributes,
-            Err(err) if super::is_condition_failed(&err) => {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key))
-                    .update_expression("SET failures = :one, windowEnds = :ends, #ttl = :ends")
-                    .expression_attribute_names("#ttl", keys::TTL)
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":ends", n(ends))
-                    .return_values(ReturnValue::AllNew)
-                    .send()
-                    .await?
-                    .attributes
-            }
-            Err(err) => return Err(err.into()),
-        };
-        let number = |name: &str| {
-            attributes
+        match counted {
+            Ok(out) => Ok(Ok(out
+                .attributes
                 .as_ref()
-                .and_then(|a| a.get(name)?.as_n().ok()?.parse::<i64>().ok())
-        };
-        Ok(FailureWindow {
-            failures: number("failures")
-                .and_then(|f| u32::try_from(f).ok())
-                .unwrap_or(1),
-            window_ends: number("windowEnds").unwrap_or(ends),
-        })
+                .and_then(|a| a.get("count")?.as_n().ok()?.parse::<u32>().ok())
+                .unwrap_or(1))),
+            Err(err) if super::is_condition_failed(&err) => Ok(Err(Exhausted {
+                retry_after_secs: u64::try_from((ends - now).max(1)).unwrap_or(1),
+            })),
+            Err(err) => Err(err.into()),
+        }
     }
 
-    pub async fn clear_login_failures(&self, identifier: &str) -> ApiResult<()> {
+    /// Gives one event back (a login that turned out right). 1 UpdateItem, never below zero.
+    pub async fn refund_budget(
+        &self,
+        action: &str,
+        subject: &str,
+        window_secs: i64,
+        now: i64,
+    ) -> ApiResult<()> {
+        let (index, _) = window_of(now, window_secs);
+        let refunded = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::budget(action, subject, index).to_item()))
+            .update_expression("ADD #count :minus")
+            .condition_expression("#count > :zero")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":minus", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match refunded {
+            Ok(_) => Ok(()),
+            Err(err) if super::is_condition_failed(&err) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Forgets the current window of a budget (a successful login clears its account's
+    /// failures). 1 DeleteItem.
+    pub async fn clear_budget(
+        &self,
+        action: &str,
+        subject: &str,
+        window_secs: i64,
+        now: i64,
+    ) -> ApiResult<()> {
+        let (index, _) = window_of(now, window_secs);
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(keys::login_failures(identifier).to_item()))
+            .set_key(Some(keys::budget(action, subject, index).to_item()))
             .send()
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_aligned_and_end_after_now() {
+        assert_eq!(window_of(0, 60), (0, 60));
+        assert_eq!(window_of(59, 60), (0, 60));
+        assert_eq!(window_of(60, 60), (1, 120));
+        assert_eq!(window_of(-1, 60), (-1, 0));
+        let (_, ends) = window_of(1_700_000_123, 900);
+        assert!(ends > 1_700_000_123 && ends - 1_700_000_123 <= 900);
+        // A zero window is a one-second window, not a division by zero.
+        assert_eq!(window_of(5, 0), (5, 6));
     }
 }

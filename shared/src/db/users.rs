@@ -1,5 +1,7 @@
 //! User profiles and the unique username/email claims.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +65,21 @@ pub struct UserRecord {
     pub posts_count: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// Social sign-in identities linked to the account, by provider (`google`, `apple`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, ProviderLink>,
+}
+
+/// What the account keeps of one linked provider identity (seed 004's `provider.<name>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderLink {
+    /// The provider's user id (`sub`).
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
 }
 
 impl UserRecord {
@@ -78,6 +95,45 @@ impl UserRecord {
             (Status::Active, false) => ADMIN_UNVERIFIED,
             (Status::Active, true) => ADMIN_ACTIVE,
         }
+    }
+
+    /// A new account: role `user` with its default permissions, active, nothing counted yet.
+    pub fn new_account(
+        username: String,
+        email: String,
+        full_name: String,
+        password_hash: String,
+        is_verified: bool,
+    ) -> Self {
+        let now = crate::time::now_rfc3339();
+        Self {
+            id: ulid::Ulid::new().to_string(),
+            username,
+            email,
+            full_name,
+            password_hash,
+            is_verified,
+            role: Role::User,
+            status: Status::Active,
+            permissions: Some(Permissions::user_default()),
+            token_version: 0,
+            bio: None,
+            website: None,
+            gender: None,
+            is_private: false,
+            profile_picture_key: None,
+            followers_count: 0,
+            following_count: 0,
+            posts_count: 0,
+            created_at: now.clone(),
+            updated_at: now,
+            providers: BTreeMap::new(),
+        }
+    }
+
+    /// Accounts created through social sign-in have no password until one is set by reset.
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
     }
 }
 
@@ -110,13 +166,13 @@ pub enum RegisterConflict {
     Email,
 }
 
-fn claim_item(key: &Key, user_id: &str) -> Item {
+pub(super) fn claim_item(key: &Key, user_id: &str) -> Item {
     let mut item = key.to_item();
     item.insert("userId".into(), s(user_id));
     item
 }
 
-fn put_if_absent(table: &str, item: Item) -> ApiResult<TransactWriteItem> {
+pub(super) fn put_if_absent(table: &str, item: Item) -> ApiResult<TransactWriteItem> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))

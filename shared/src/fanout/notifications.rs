@@ -207,6 +207,19 @@ async fn comment(state: &AppState, change: &Change) -> ApiResult<()> {
         .collect();
     let already: Vec<&str> = recipients.iter().map(|(_, r)| r.as_str()).collect();
     let mentioned = crate::posts::mentions(&comment.content);
+    // A private author's post: only its followers read the comment's text in a mention
+    // (1 GetItem of the post's author when someone else wrote the comment and names people).
+    let owner_private = if mentioned.is_empty() {
+        false
+    } else if post.author_id == actor.id {
+        actor.is_private
+    } else {
+        state
+            .db
+            .get_user(&post.author_id)
+            .await?
+            .is_some_and(|author| author.is_private)
+    };
     all.extend(
         mention_notifications(
             state,
@@ -216,6 +229,7 @@ async fn comment(state: &AppState, change: &Change) -> ApiResult<()> {
             Some(&comment.comment_id),
             &comment.content,
             &already,
+            owner_private.then_some(post.author_id.as_str()),
         )
         .await?,
     );
@@ -253,6 +267,7 @@ async fn post_mentions(state: &AppState, change: &Change) -> ApiResult<()> {
         None,
         &post.caption,
         &[],
+        actor.is_private.then_some(actor.id.as_str()),
     )
     .await?;
     deliver_all(state, &actor, &all, change).await

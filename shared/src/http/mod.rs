@@ -4,10 +4,12 @@
 mod extract;
 mod layers;
 mod media_form;
+mod source;
 
 pub use extract::{ApiJson, ValidJson};
 pub use layers::{not_found, service};
 pub use media_form::{is_multipart, read_media_form, CaptionedMedia, FilePart, MediaForm};
+pub use source::SourceIp;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -749,6 +749,12 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(16);
 
+    // `BENCH_ONLY=login-flood` runs the memory case alone.
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "login-flood") {
+        login_flood(100, 3).await;
+        return;
+    }
+
     // Resources first (the functions expect the table to exist).
     let stack = start_stack().await;
     // BENCH_QUICK=1: round trips and stream latency only (no cold starts, no load run).
@@ -838,6 +844,64 @@ async fn main() {
     .await;
     social_load(&stack, concurrency, duration).await;
     println!();
+    drop(stack);
+    login_flood(100, 3).await;
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// `clients` concurrent failed logins (each for a name nobody has, so each one costs a full
+/// argon2id check of the dummy hash), `waves` times, against a fresh `local` process: its peak
+/// RSS must stay under 200 MB (hashing is bounded to the cores, its memory blocks pooled).
+async fn login_flood(clients: usize, waves: usize) {
+    let stack = start_stack().await;
+    let pid = stack.child.id().unwrap_or(0);
+    // One login first so the dummy hash and the pools exist: the baseline is a warm process.
+    let _ = stack
+        .call(
+            reqwest::Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({ "username": unique_name("warm"), "password": "guess" })),
+        )
+        .await;
+    let baseline = rss_kib(pid).unwrap_or(0);
+    let mut statuses: std::collections::BTreeMap<u16, usize> = Default::default();
+    let started = Instant::now();
+    for _ in 0..waves {
+        let attempts = (0..clients).map(|_| {
+            stack.call(
+                reqwest::Method::POST,
+                "/api/auth/login",
+                None,
+                Some(json!({ "username": unique_name("flood"), "password": "guess" })),
+            )
+        });
+        for (status, _, _) in futures_util::future::join_all(attempts).await {
+            *statuses.entry(status).or_default() += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let peak = peak_rss_kib(pid).unwrap_or(0);
+    println!("## Failed-login flood (argon2id bounded)\n");
+    println!(
+        "{clients} concurrent failed logins (unknown names: each a full argon2id check), {waves} waves, against a fresh release `local` process.\n"
+    );
+    println!("| clients | waves | answers | wall (s) | RSS before (MB) | peak RSS (MB) |");
+    println!("|---|---|---|---|---|---|");
+    let answers: Vec<String> = statuses.iter().map(|(s, n)| format!("{n}× {s}")).collect();
+    println!(
+        "| {clients} | {waves} | {} | {elapsed:.1} | {:.1} | {:.1} |\n",
+        answers.join(", "),
+        baseline as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
 }
 
 /// The main social flows: every client is its own user who follows one author, likes and unlikes

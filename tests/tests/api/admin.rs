@@ -417,6 +417,23 @@ async fn directory(app: &TestApp, actor: &TestUser, query: String) -> TestRespon
     response
 }
 
+/// The `action` of each audit entry the query lists, as `actor` reads them.
+async fn audit_actions(app: &TestApp, actor: &TestUser, query: &str) -> Vec<String> {
+    let audit = app
+        .get(
+            &format!("/api/admin/audit?{query}"),
+            Some(&actor.access_token),
+        )
+        .await;
+    audit.expect(200);
+    audit.data()["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str().map(str::to_string))
+        .collect()
+}
+
 async fn file_report(app: &TestApp, who: &TestUser, body: Value) -> TestResponse {
     app.post("/api/reports", Some(&who.access_token), body)
         .await
@@ -458,27 +475,22 @@ async fn three_reports_on_a_post_are_resolved_by_one_action() {
         .await
         .expect(409);
     // Bad input and invisible targets.
-    file_report(
-        &app,
-        &reporters[0],
-        json!({ "targetType": "post", "targetId": post, "reason": "boring" }),
-    )
-    .await
-    .expect(400);
-    file_report(
-        &app,
-        &reporters[0],
-        json!({ "targetType": "planet", "targetId": post, "reason": "spam" }),
-    )
-    .await
-    .expect(400);
-    file_report(
-        &app,
-        &reporters[0],
-        json!({ "targetType": "post", "targetId": "01JXXXXXXXXXXXXXXXXXXXXXXX", "reason": "spam" }),
-    )
-    .await
-    .expect(404);
+    for (bad, status) in [
+        (
+            json!({ "targetType": "post", "targetId": post, "reason": "boring" }),
+            400,
+        ),
+        (
+            json!({ "targetType": "planet", "targetId": post, "reason": "spam" }),
+            400,
+        ),
+        (
+            json!({ "targetType": "post", "targetId": "01JXXXXXXXXXXXXXXXXXXXXXXX", "reason": "spam" }),
+            404,
+        ),
+    ] {
+        file_report(&app, &reporters[0], bad).await.expect(status);
+    }
 
     // Users cannot read reports; admins see them oldest first.
     app.get("/api/admin/reports", Some(&owner.access_token))
@@ -559,21 +571,10 @@ async fn three_reports_on_a_post_are_resolved_by_one_action() {
     file_report(&app, &reporters[0], body).await.expect(404);
 
     // The audit trail holds the resolution and the removal.
-    let audit = app
-        .get(
-            &format!("/api/admin/audit?targetId={post}"),
-            Some(&root.access_token),
-        )
-        .await;
-    audit.expect(200);
-    let actions: Vec<&str> = audit.data()["entries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+    let actions = audit_actions(&app, &root, &format!("targetId={post}")).await;
     assert!(
-        actions.contains(&"report.resolve") && actions.contains(&"content.remove"),
+        actions.iter().any(|a| a == "report.resolve")
+            && actions.iter().any(|a| a == "content.remove"),
         "{actions:?}"
     );
     app.get("/api/admin/audit", Some(&owner.access_token))
@@ -627,20 +628,9 @@ async fn messages_are_reported_by_participants_and_users_are_disabled_by_report(
     app.get("/api/users/profile", Some(&sender.access_token))
         .await
         .expect(401);
-    let audit = app
-        .get(
-            &format!("/api/admin/audit?actorId={}", admin.id),
-            Some(&root.access_token),
-        )
-        .await;
-    let actions: Vec<&str> = audit.data()["entries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+    let actions = audit_actions(&app, &root, &format!("actorId={}", admin.id)).await;
     assert!(
-        actions.contains(&"user.update") && actions.contains(&"report.resolve"),
+        actions.iter().any(|a| a == "user.update") && actions.iter().any(|a| a == "report.resolve"),
         "{actions:?}"
     );
 }
@@ -703,17 +693,10 @@ async fn moderators_delete_any_post_comment_or_story_and_the_owner_hears() {
     get_post(&app, None, &post).await.expect(404);
     let heard = notifications_of(&app, &owner, "moderation").await;
     assert_eq!(heard.len(), 3, "{heard:?}");
-    let audit = app
-        .get(
-            &format!("/api/admin/audit?actorId={}", admin.id),
-            Some(&root.access_token),
-        )
-        .await;
-    let removals = audit.data()["entries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["action"] == "content.remove")
+    let removals = audit_actions(&app, &root, &format!("actorId={}", admin.id))
+        .await
+        .iter()
+        .filter(|a| *a == "content.remove")
         .count();
     assert_eq!(removals, 3);
 }
@@ -759,4 +742,31 @@ async fn admin_cli_grants_root_idempotently() {
     audit.expect(200);
     assert_eq!(audit.data()["entries"][0]["action"], "user.grant-root");
     assert_eq!(audit.data()["entries"][0]["actorId"], "operator");
+}
+
+#[tokio::test]
+async fn reports_are_rate_limited_per_user() {
+    let app = spawn_isolated_app().await;
+    let reporter = fixture_user(&app).await;
+    let targets = many_users(&app, 11).await;
+    for (i, target) in targets.iter().enumerate() {
+        let filed = file_report(
+            &app,
+            &reporter,
+            json!({ "targetType": "user", "targetId": target.id, "reason": "spam" }),
+        )
+        .await;
+        if i < 10 {
+            filed.expect(201);
+        } else {
+            // The 11th within the hour (10 / hour by default).
+            filed.expect(429);
+            let retry_after: u64 = filed.headers["retry-after"]
+                .to_str()
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_default();
+            assert!(retry_after > 0, "{}", filed.body);
+        }
+    }
 }

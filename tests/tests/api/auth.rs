@@ -50,7 +50,11 @@ async fn register_creates_an_unverified_user_and_mails_a_link_and_a_code() {
     assert_eq!(user["isVerified"], false);
     assert!(user["_id"].as_str().is_some_and(|id| id.len() == 26));
     assert!(user.get("passwordHash").is_none() && user.get("password").is_none());
-    assert_eq!(response.ddb_calls(), 1, "register is one transaction");
+    assert_eq!(
+        response.ddb_calls(),
+        2,
+        "the per-source budget (1 UpdateItem), then one transaction"
+    );
 
     let mail = app.last_mail(&email, "Verify").await;
     assert_eq!(mail.field("Verification code").len(), 6);
@@ -243,8 +247,8 @@ async fn repeated_failed_logins_are_locked_out_with_429_and_retry_after() {
         (1..=900).contains(&retry_after),
         "Retry-After {retry_after}"
     );
-    // The lockout is per identifier: the username still works.
-    app.login(&user.username, PASSWORD).await.expect(200);
+    // One budget per account: the username waits out the same window.
+    app.login(&user.username, PASSWORD).await.expect(429);
 }
 
 #[tokio::test]

@@ -20,8 +20,9 @@ async fn following_a_public_account_is_immediate_idempotent_and_exact() {
     assert_eq!(first.data()["status"], "following");
     assert_eq!(
         first.ddb_calls(),
-        2,
-        "auth + one transaction (the follow notification comes from the table's stream)"
+        3,
+        "auth + the follow budget + one transaction (the follow notification comes from the \
+         table's stream)"
     );
     let again = follow(&app, &fan, &star.id).await;
     again.expect(200);
@@ -135,7 +136,11 @@ async fn followers_page(app: &TestApp, target: &str, query: &str) -> Value {
         .get(&format!("/api/follow/{target}/followers?{query}"), None)
         .await;
     response.expect(200);
-    assert_eq!(response.ddb_calls(), 2, "1 Query + 1 BatchGet");
+    assert_eq!(
+        response.ddb_calls(),
+        3,
+        "1 BatchGet (owner, before the list) + 1 Query + 1 BatchGet"
+    );
     response.data().clone()
 }
 

@@ -1,8 +1,8 @@
 //! Each function binary, started under a fake Lambda Runtime API, answers the JSON events that
 //! API Gateway's HTTP API (payload v2) sends: proof that the Lambda wiring works end to end.
 
-use api_tests::lambda::{binary_dir, FakeRuntime};
-use api_tests::{moto_url, spawn_app, test_env, unique_name};
+use api_tests::lambda::FakeRuntime;
+use api_tests::{spawn_app, unique_name};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
@@ -14,23 +14,7 @@ fn fixture(name: &str) -> Value {
 }
 
 async fn start(function: &str) -> FakeRuntime {
-    let binary = binary_dir().join(function);
-    assert!(
-        binary.exists(),
-        "{} is missing: `make test` builds every function binary before the suite",
-        binary.display()
-    );
-    let mut env: Vec<(String, String)> = test_env().into_iter().collect();
-    env.push(("AWS_ENDPOINT_URL".into(), moto_url()));
-    for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
-        env.push((
-            key.into(),
-            std::env::var(key).unwrap_or_else(|_| "test".into()),
-        ));
-    }
-    FakeRuntime::start(&binary, &env)
-        .await
-        .unwrap_or_else(|e| panic!("spawning {function}: {e}"))
+    FakeRuntime::function(function).await
 }
 
 fn body(answer: &Value) -> Value {

@@ -471,19 +471,28 @@ async fn a_conversation_is_marked_read_in_one_call_and_the_sender_hears_it() {
 async fn the_auth_spellings_live_clients_use_work() {
     let app = api_tests::spawn_app().await;
     let user = unverified_user(&app).await;
-    // resend-verify-email is resend-verification-email under its other name: the same answers
-    // (a just-registered address is inside its mail budget, so no second mail is promised).
-    for email in [user.email.as_str(), "nobody-here@example.com"] {
-        let body = json!({ "email": email });
-        let alias = app
-            .post("/api/auth/resend-verify-email", None, body.clone())
-            .await;
-        alias.expect(200);
-        let canonical = app
-            .post("/api/auth/resend-verification-email", None, body)
-            .await;
-        assert_eq!(alias.body, canonical.body);
-    }
+    // resend-verify-email is resend-verification-email under its other name: the same answer,
+    // known address or not, and the same mail budget per address.
+    let ghost = format!("{}@example.com", api_tests::unique_name("ghost"));
+    let other_ghost = format!("{}@example.com", api_tests::unique_name("ghost"));
+    let resend = |path: &'static str, email: String| {
+        let app = &app;
+        async move { app.post(path, None, json!({ "email": email })).await }
+    };
+    let alias = resend("/api/auth/resend-verify-email", ghost.clone()).await;
+    alias.expect(200);
+    let canonical = resend("/api/auth/resend-verification-email", other_ghost.clone()).await;
+    assert_eq!(alias.body, canonical.body);
+    let known = resend("/api/auth/resend-verify-email", user.email.clone()).await;
+    assert_eq!(known.status, canonical.status);
+    assert_eq!(
+        known.body, canonical.body,
+        "the same answer for a known address"
+    );
+    // The canonical spelling spent that address's budget: the alias counts against it too.
+    resend("/api/auth/resend-verify-email", other_ghost)
+        .await
+        .expect(429);
     let missing = app
         .post("/api/auth/resend-verify-email", None, json!({}))
         .await;
@@ -673,7 +682,7 @@ async fn the_mail_link_pages_spend_tokens_only_on_submit() {
     assert_eq!(mismatch.status(), 400);
     let text = mismatch.text().await.unwrap_or_default();
     assert!(
-        text.contains("confirmPassword must match password"),
+        text.contains("The two passwords are not the same"),
         "{text}"
     );
     assert!(text.contains("<form"), "the form again: {text}");
@@ -759,4 +768,131 @@ async fn framework_refusals_are_envelopes_too() {
         )
         .await;
     envelope(&huge, 413);
+}
+
+/// Fills the reset form's two fields and submits it.
+async fn submit_reset_form(browser: &api_tests::browser::Browser, password: &str, confirm: &str) {
+    let wait = std::time::Duration::from_secs(20);
+    for (field, value) in [("#password", password), ("#confirmPassword", confirm)] {
+        let input = browser.wait_for(field, wait).await;
+        if let Err(err) = input.clear().await {
+            panic!("clearing {field}: {err}");
+        }
+        if let Err(err) = input.send_keys(value).await {
+            panic!("typing into {field}: {err}");
+        }
+    }
+    let button = browser.wait_for("button[type=submit]", wait).await;
+    if let Err(err) = button.click().await {
+        panic!("submitting the reset form: {err}");
+    }
+}
+
+/// With `PAGE_SCREENSHOTS=<dir>` set, saves what the browser shows as `<dir>/<name>.png` (how the
+/// pictures in docs/screenshots were made).
+async fn screenshot(browser: &api_tests::browser::Browser, name: &str) {
+    let Ok(dir) = std::env::var("PAGE_SCREENSHOTS") else {
+        return;
+    };
+    match browser.screenshot().await {
+        Ok(png) => {
+            let path = std::path::Path::new(&dir).join(format!("{name}.png"));
+            if let Err(err) = std::fs::write(&path, png) {
+                panic!("writing {}: {err}", path.display());
+            }
+        }
+        Err(err) => panic!("screenshot {name}: {err}"),
+    }
+}
+
+/// The text of the page's outcome paragraph (`.ok` or `.error`), once the page shows one.
+async fn outcome(browser: &api_tests::browser::Browser, class: &str) -> String {
+    browser
+        .wait_for(&format!("p.{class}"), std::time::Duration::from_secs(20))
+        .await
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_verify_and_reset_pages_work_in_headless_chromium() {
+    let app = api_tests::spawn_app().await;
+    let user = unverified_user(&app).await;
+    let token = app
+        .last_mail(&user.email, "Verify")
+        .await
+        .field("Verification token");
+    let browser = api_tests::browser::Browser::start().await;
+
+    // The verify link: opening it spends nothing; the button confirms.
+    if let Err(err) = browser
+        .goto(&app.url(&format!("/api/auth/verify-email/{token}")))
+        .await
+    {
+        panic!("opening the verify page: {err}");
+    }
+    let button = browser
+        .wait_for("button[type=submit]", std::time::Duration::from_secs(20))
+        .await;
+    assert!(
+        !is_verified(&app, &user.id).await,
+        "opening the page verified nothing"
+    );
+    screenshot(&browser, "verify-email-page").await;
+    if let Err(err) = button.click().await {
+        panic!("clicking the verify button: {err}");
+    }
+    let done = outcome(&browser, "ok").await;
+    assert!(done.contains("your email is verified"), "{done}");
+    screenshot(&browser, "verify-email-done").await;
+    assert!(is_verified(&app, &user.id).await);
+    // Back and again: the spent link says so in plain words.
+    if let Err(err) = browser
+        .goto(&app.url(&format!("/api/auth/verify-email/{token}")))
+        .await
+    {
+        panic!("opening the verify page again: {err}");
+    }
+    let again = browser
+        .wait_for("button[type=submit]", std::time::Duration::from_secs(20))
+        .await;
+    if let Err(err) = again.click().await {
+        panic!("clicking the verify button again: {err}");
+    }
+    let spent = outcome(&browser, "error").await;
+    assert!(spent.contains("already used"), "{spent}");
+    screenshot(&browser, "verify-email-spent").await;
+
+    // The reset form: a mismatch shows its reason with the form again, then a success.
+    app.post(
+        "/api/auth/forgot-password",
+        None,
+        json!({ "email": user.email }),
+    )
+    .await
+    .expect(200);
+    let reset = app
+        .last_mail(&user.email, "Reset")
+        .await
+        .field("Reset token");
+    if let Err(err) = browser
+        .goto(&app.url(&format!("/api/auth/reset-password/{reset}")))
+        .await
+    {
+        panic!("opening the reset page: {err}");
+    }
+    submit_reset_form(&browser, "Browser-pass-1", "Browser-pass-2").await;
+    let mismatch = outcome(&browser, "error").await;
+    assert!(mismatch.contains("not the same"), "{mismatch}");
+    screenshot(&browser, "reset-password-mismatch").await;
+    submit_reset_form(&browser, "Browser-pass-1", "Browser-pass-1").await;
+    let changed = outcome(&browser, "ok").await;
+    assert!(
+        changed.contains("Your password has been changed"),
+        "{changed}"
+    );
+    screenshot(&browser, "reset-password-done").await;
+    browser.close().await;
+    app.login(&user.email, "Browser-pass-1").await.expect(200);
 }

@@ -295,8 +295,8 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     first.expect(201);
     assert_eq!(
         first.ddb_calls(),
-        6,
-        "auth + 1 transaction + 1 Query per side for the pushes + the message notification \
+        7,
+        "auth + the message budget + 1 transaction + 1 Query per side for the pushes + the message notification \
          (first of a conversation: a refresh that finds none unread, then its transaction)"
     );
     let message = first.data();
@@ -311,8 +311,8 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     second.expect(201);
     assert_eq!(
         second.ddb_calls(),
-        5,
-        "auth + 1 transaction + 2 push Queries + 1 UpdateItem refreshing the unread notification"
+        6,
+        "auth + the message budget + 1 transaction + 2 push Queries + 1 UpdateItem refreshing the unread notification"
     );
     sent(&app, &a, &b, &conversation, "three").await;
     assert_eq!(unread(&app, &b).await, 3);
@@ -325,15 +325,19 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     // The sender reading changes nothing.
     let by_sender = messages(&app, &a, &conversation, "").await;
     by_sender.expect(200);
-    assert_eq!(by_sender.ddb_calls(), 3, "auth + 1 Query + 1 BatchGet");
+    assert_eq!(
+        by_sender.ddb_calls(),
+        4,
+        "auth + 1 GetItem (membership first) + 1 Query + 1 BatchGet"
+    );
     assert_eq!(unread(&app, &b).await, 3);
 
     let read = messages(&app, &b, &conversation, "").await;
     read.expect(200);
     assert_eq!(
         read.ddb_calls(),
-        5,
-        "auth + 1 Query + 1 BatchGet + 1 transaction + 1 Query for the receipt push"
+        6,
+        "auth + 1 GetItem + 1 Query + 1 BatchGet + 1 transaction + 1 Query for the receipt push"
     );
     let list = &read.data()["messages"];
     let contents: Vec<&str> = list
@@ -357,7 +361,7 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     // Reading again writes nothing and keeps the count at zero.
     let again = messages(&app, &b, &conversation, "").await;
     again.expect(200);
-    assert_eq!(again.ddb_calls(), 3);
+    assert_eq!(again.ddb_calls(), 4);
     assert_eq!(unread(&app, &b).await, 0);
 }
 

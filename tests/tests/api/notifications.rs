@@ -172,8 +172,8 @@ async fn every_type_is_stored_and_pushed_by_its_real_cause() {
     followed.expect(200);
     assert_eq!(
         followed.ddb_calls(),
-        2,
-        "auth + transaction (the notification is the stream's)"
+        3,
+        "auth + follow budget + transaction (the notification is the stream's)"
     );
     expect_notification(&mut b_socket, "follow", &a).await;
 

@@ -49,9 +49,9 @@ async fn a_real_jpeg_becomes_a_post_with_its_author_tags_and_mentions() {
     .await;
     created.expect(201);
     assert!(
-        created.ddb_calls() <= 3,
-        "auth + one transaction, and the day index entry once a day per process (the @mention \
-         is resolved by the table's stream): {}",
+        created.ddb_calls() <= 4,
+        "auth + the post budget + one transaction, and the day index entry once a day per \
+         process (the @mention is resolved by the table's stream): {}",
         created.ddb_calls()
     );
     let post = created.data();

@@ -100,8 +100,8 @@ async fn comments_and_replies_are_listed_with_their_counts() {
     assert_eq!(list.data()["comments"][1]["repliesCount"], 2);
     assert_eq!(list.data()["pagination"]["totalComments"], 4);
     assert!(
-        list.ddb_calls() <= 4,
-        "auth + post ‖ Query + BatchGet: {}",
+        list.ddb_calls() <= 5,
+        "auth + post + BatchGet (access, before the list) + Query + BatchGet: {}",
         list.ddb_calls()
     );
     let replies = app

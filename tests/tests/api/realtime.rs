@@ -259,7 +259,7 @@ async fn closed_connections_are_cleaned_up() {
     let stale = format!("stale-{}", ulid::Ulid::new());
     app.state
         .db
-        .put_connection(&stale, &b.id)
+        .put_connection(&stale, &b.id, 0, shared::time::now_epoch() + 900)
         .await
         .unwrap_or_else(|e| panic!("put connection: {e}"));
     let mut b_live = app.ws(&b).await;
@@ -312,7 +312,7 @@ async fn expired_connections_are_not_pushed_to() {
     let expired = format!("expired-{}", ulid::Ulid::new());
     app.state
         .db
-        .put_connection(&expired, &user.id)
+        .put_connection(&expired, &user.id, 0, shared::time::now_epoch() + 900)
         .await
         .unwrap_or_else(|e| panic!("put connection: {e}"));
     let key = shared::db::keys::connection(&expired);

@@ -214,29 +214,13 @@ pub async fn fixture_user(app: &TestApp) -> TestUser {
         .await
         .clone();
     let username = api_tests::unique_name("fx");
-    let now = shared::time::now_rfc3339();
-    let user = shared::db::users::UserRecord {
-        id: ulid::Ulid::new().to_string(),
-        username: username.clone(),
-        email: format!("{username}@example.com"),
-        full_name: "Fixture User".into(),
-        password_hash: hash,
-        is_verified: true,
-        role: Default::default(),
-        status: Default::default(),
-        permissions: Some(shared::admin::permissions::Permissions::user_default()),
-        token_version: 0,
-        bio: None,
-        website: None,
-        gender: None,
-        is_private: false,
-        profile_picture_key: None,
-        followers_count: 0,
-        following_count: 0,
-        posts_count: 0,
-        created_at: now.clone(),
-        updated_at: now,
-    };
+    let user = shared::db::users::UserRecord::new_account(
+        username.clone(),
+        format!("{username}@example.com"),
+        "Fixture User".into(),
+        hash,
+        true,
+    );
     match app.state.db.create_user(&user, Vec::new()).await {
         Ok(Ok(())) => {}
         other => panic!("creating a fixture user: {other:?}"),
@@ -268,8 +252,14 @@ pub async fn many_users(app: &TestApp, n: usize) -> Vec<TestUser> {
 /// every transaction, and is not thread-safe while doing it: a small private table keeps these
 /// write-heavy tests fast, and keeps them from slowing down the rest of the suite.
 pub async fn spawn_isolated_app() -> TestApp {
+    spawn_isolated_app_with(|_| {}).await
+}
+
+/// `spawn_isolated_app` with a configuration changed by `change` (e.g. a raised or lowered limit).
+pub async fn spawn_isolated_app_with(change: impl FnOnce(&mut shared::Config)) -> TestApp {
     let shared_config = api_tests::test_config();
     let mut config = shared_config.clone();
+    change(&mut config);
     config.table_name = format!(
         "insta-test-{}",
         ulid::Ulid::new().to_string().to_lowercase()

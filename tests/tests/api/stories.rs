@@ -137,7 +137,12 @@ async fn stories_are_created_from_a_multipart_file_or_an_upload_key() {
     )
     .await;
     response.expect(201);
-    assert_eq!(response.ddb_calls(), 3, "auth + cap Query + 1 transaction");
+    assert_eq!(
+        response.ddb_calls(),
+        5,
+        "auth + story budget + the slots GetItem + the Query seeding them (first story) + \
+         1 transaction"
+    );
     let story = response.data();
     assert_eq!(story["mediaType"], "image");
     assert_eq!(story["caption"], "good morning");
@@ -362,7 +367,11 @@ async fn each_viewer_counts_once_even_when_views_race() {
     let path = format!("/api/stories/{story}/viewers?limit=4");
     let page = app.get(&path, Some(&owner.access_token)).await;
     page.expect(200);
-    assert_eq!(page.ddb_calls(), 3, "auth + Query + BatchGet");
+    assert_eq!(
+        page.ddb_calls(),
+        4,
+        "auth + GetItem story (owner checked first) + Query + BatchGet"
+    );
     let listed = page.data()["viewers"]
         .as_array()
         .cloned()
@@ -557,7 +566,11 @@ async fn only_the_owner_sees_viewers_and_deletes_and_can_delete_all() {
 
     let deleted = delete(&app, &path, Some(&owner.access_token)).await;
     deleted.expect(200);
-    assert_eq!(deleted.ddb_calls(), 3, "auth + Query + BatchWriteItem");
+    assert_eq!(
+        deleted.ddb_calls(),
+        4,
+        "auth + Query + BatchWriteItem + the UpdateItem freeing its slot"
+    );
     app.get(&path, Some(&owner.access_token)).await.expect(404);
     assert!(!object_exists(&app, &key).await, "media deleted");
     assert!(!item_exists(&app, &keys::story_view(&story, &other.id)).await);

@@ -115,26 +115,93 @@ fn the_codes_key_names_exist_in_the_template() {
     );
 }
 
-#[test]
-fn every_function_has_a_lambda_built_by_cargo_lambda() {
-    let template = template();
-    let resources = template["Resources"]
+/// `(logical id, resource)` of every `AWS::Serverless::Function`.
+fn functions_in_template() -> Vec<(String, serde_yaml::Value)> {
+    template()["Resources"]
         .as_mapping()
         .cloned()
-        .unwrap_or_default();
-    let code_uris: Vec<String> = resources
-        .values()
-        .filter(|r| r["Type"] == "AWS::Serverless::Function")
-        .filter_map(|r| r["Properties"]["CodeUri"].as_str().map(str::to_string))
-        .collect();
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(id, r)| (id.as_str().unwrap_or_default().to_string(), r))
+        .collect()
+}
+
+fn function_crates() -> Vec<String> {
     let functions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
     let entries = std::fs::read_dir(&functions).unwrap_or_else(|e| panic!("{e}"));
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let uri = format!("target/lambda/{name}/");
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `sam build` builds each function with cargo-lambda from its workspace member (so each binary
+/// gets only its own crate's features of the shared library).
+#[test]
+fn every_function_has_a_lambda_built_by_cargo_lambda() {
+    let lambdas = functions_in_template();
+    let crates = function_crates();
+    assert!(crates.len() >= 12, "found the function crates: {crates:?}");
+    for name in &crates {
+        let uri = format!("functions/{name}");
+        let Some((id, lambda)) = lambdas
+            .iter()
+            .find(|(_, r)| r["Properties"]["CodeUri"].as_str() == Some(uri.as_str()))
+        else {
+            panic!("functions/{name} has no Lambda with CodeUri {uri}");
+        };
+        assert_eq!(
+            lambda["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{id}: Metadata.BuildMethod"
+        );
+        assert_eq!(
+            lambda["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some(name.as_str()),
+            "{id}: Metadata.BuildProperties.Binary"
+        );
+    }
+    for (id, lambda) in &lambdas {
+        let uri = lambda["Properties"]["CodeUri"].as_str().unwrap_or_default();
         assert!(
-            code_uris.contains(&uri),
-            "functions/{name} has no Lambda with CodeUri {uri}"
+            crates.iter().any(|c| uri == format!("functions/{c}")),
+            "{id}: CodeUri {uri} is not a function crate"
+        );
+    }
+}
+
+/// A function that may push (has `WS_MANAGEMENT_ENDPOINT`) links the Management API client
+/// (`realtime` feature of the shared crate), one that may send mail links SES (`ses`), and no
+/// other function links either.
+#[test]
+fn each_function_links_the_sdk_clients_its_lambda_may_use() {
+    for (id, lambda) in functions_in_template() {
+        let uri = lambda["Properties"]["CodeUri"].as_str().unwrap_or_default();
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(uri)
+            .join("Cargo.toml");
+        let manifest = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let shared_line = manifest
+            .lines()
+            .find(|l| l.starts_with("shared"))
+            .unwrap_or_default();
+        let pushes =
+            !lambda["Properties"]["Environment"]["Variables"]["WS_MANAGEMENT_ENDPOINT"].is_null();
+        let policies = serde_yaml::to_string(&lambda["Properties"]["Policies"]).unwrap_or_default();
+        let mails = policies.contains("ses:SendEmail");
+        assert_eq!(
+            shared_line.contains("\"realtime\""),
+            pushes,
+            "{id}: the realtime feature ({shared_line}) and WS_MANAGEMENT_ENDPOINT disagree"
+        );
+        assert_eq!(
+            shared_line.contains("\"ses\""),
+            mails,
+            "{id}: the ses feature ({shared_line}) and the ses:SendEmail policy disagree"
         );
     }
 }

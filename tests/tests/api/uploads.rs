@@ -185,7 +185,7 @@ async fn presign_checks_purpose_type_and_size_up_front() {
         post(json!({ "purpose": "post", "contentType": "video/mp4", "size": 40 * 1024 * 1024 }))
             .await;
     video.expect(201);
-    assert_eq!(video.ddb_calls(), 1, "only the auth read");
+    assert_eq!(video.ddb_calls(), 2, "the auth read and the upload budget");
     post(json!({ "purpose": "story", "contentType": "image/webp", "size": 1000 }))
         .await
         .expect(201);

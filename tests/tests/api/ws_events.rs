@@ -1,8 +1,8 @@
 //! The `ws` function binary, under the fake Lambda Runtime API, answers the JSON events API
 //! Gateway's WebSocket API sends: `$connect` (with `?token=`), a route, `$default`, `$disconnect`.
 
-use api_tests::lambda::{binary_dir, FakeRuntime};
-use api_tests::{moto_url, spawn_app, test_env};
+use api_tests::lambda::FakeRuntime;
+use api_tests::spawn_app;
 use serde_json::Value;
 
 fn fixture(name: &str, token: &str, connection_id: &str) -> Value {
@@ -17,23 +17,7 @@ fn fixture(name: &str, token: &str, connection_id: &str) -> Value {
 }
 
 async fn start_ws() -> FakeRuntime {
-    let binary = binary_dir().join("ws");
-    assert!(
-        binary.exists(),
-        "{} is missing: `make test` builds every function binary before the suite",
-        binary.display()
-    );
-    let mut env: Vec<(String, String)> = test_env().into_iter().collect();
-    env.push(("AWS_ENDPOINT_URL".into(), moto_url()));
-    for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
-        env.push((
-            key.into(),
-            std::env::var(key).unwrap_or_else(|_| "test".into()),
-        ));
-    }
-    FakeRuntime::start(&binary, &env)
-        .await
-        .unwrap_or_else(|e| panic!("spawning ws: {e}"))
+    FakeRuntime::function("ws").await
 }
 
 fn body(answer: &Value) -> Value {
