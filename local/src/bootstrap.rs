@@ -5,7 +5,8 @@ use std::path::Path;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use serde::Deserialize;
 use shared::aws::Clients;
@@ -22,6 +23,14 @@ pub struct TableDefinition {
     #[serde(default)]
     pub global_secondary_indexes: Vec<IndexDef>,
     pub time_to_live_specification: Option<TtlDef>,
+    /// The table's stream (the fanout function's source; polled locally by `streams`).
+    pub stream_specification: Option<StreamDef>,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Clone)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamDef {
+    pub stream_view_type: String,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Clone)]
@@ -135,6 +144,14 @@ async fn ensure_table(
             AttributeDefinition::builder()
                 .attribute_name(&attr.attribute_name)
                 .attribute_type(ScalarAttributeType::from(attr.attribute_type.as_str()))
+                .build()?,
+        );
+    }
+    if let Some(stream) = &def.stream_specification {
+        create = create.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(stream.stream_view_type.as_str()))
                 .build()?,
         );
     }

@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod ses;
+pub mod streams;
 pub mod websocket;
 
 use axum::Router;

@@ -40,6 +40,9 @@ async fn main() -> Result<(), local::bootstrap::BoxError> {
     let ws_address = SocketAddr::from(([127, 0, 0, 1], ws_port));
     let ws_listener = tokio::net::TcpListener::bind(ws_address).await?;
     local::websocket::spawn_websocket(state.clone(), ws_listener);
+    // The table's stream feeds the fanout handler, as the event source mapping does in AWS.
+    local::streams::spawn(state.clone()).await?;
+    println!("Polling the table's stream into the fanout handler");
     println!("WebSocket API on ws://{ws_address}/?token=<accessToken> (and its @connections)");
     let app = local::app(state);
     let address = SocketAddr::from(([127, 0, 0, 1], port));

@@ -102,15 +102,14 @@ pub async fn create_comment(
 ) -> ApiResult<CommentView> {
     let content = validate_content(raw_content)?;
     let parent = parent.map(str::trim).filter(|p| !p.is_empty());
-    let (post, post_author, _, _) = visible_post(state, Some(&author.id), post_id).await?;
+    visible_post(state, Some(&author.id), post_id).await?;
     match state
         .db
         .create_comment(post_id, &author.id, &content, parent)
         .await?
     {
         CreateOutcome::Created(comment) => {
-            let private_owner = post_author.is_private.then_some(post_author.id.as_str());
-            notify_comment(state, author, &post, &comment, private_owner).await;
+            // `comment`, `reply` and `mention` notifications follow from the table's stream.
             Ok(CommentView::build(state, &comment, author, Some(&author.id), false).await)
         }
         CreateOutcome::PostMissing => Err(ApiError::not_found("Post not found")),
@@ -129,59 +128,6 @@ pub async fn create_comment(
             }
         }
     }
-}
-
-/// A comment tells the post's owner (`comment`); a reply tells the parent comment's author
-/// (`reply`, 1 GetItem more to find them) and the post's owner as a `comment` when that is
-/// someone else; `@mentions` tell the people named (`mention`). Never fails the comment.
-async fn notify_comment(
-    state: &AppState,
-    author: &UserRecord,
-    post: &PostRecord,
-    comment: &CommentRecord,
-    private_owner: Option<&str>,
-) {
-    let post_id = &post.post_id;
-    let on_post = (NotificationType::Comment, post.author_id.clone());
-    let recipients = match &comment.parent_comment_id {
-        None => vec![on_post],
-        Some(parent) => match state.db.post_and_comment(post_id, parent).await {
-            Ok((_, Some(parent))) if parent.author_id == post.author_id => {
-                vec![(NotificationType::Reply, parent.author_id)]
-            }
-            Ok((_, Some(parent))) => vec![(NotificationType::Reply, parent.author_id), on_post],
-            Ok(_) => vec![on_post],
-            Err(err) => {
-                tracing::warn!(?err, "reading the parent comment for a notification");
-                vec![on_post]
-            }
-        },
-    };
-    let mentioned = crate::posts::mentions(&comment.content);
-    let direct: Vec<NewNotification> = recipients
-        .iter()
-        .map(|(kind, recipient)| {
-            NewNotification::new(*kind, recipient)
-                .post(post_id)
-                .comment(&comment.comment_id)
-                .preview(&comment.content)
-        })
-        .collect();
-    let already: Vec<&str> = recipients.iter().map(|(_, r)| r.as_str()).collect();
-    let mentions = crate::notifications::notify_mentions(
-        state,
-        author,
-        &mentioned,
-        post_id,
-        Some(&comment.comment_id),
-        &comment.content,
-        &already,
-        private_owner,
-    );
-    tokio::join!(
-        crate::notifications::notify_all(state, author, direct),
-        mentions
-    );
 }
 
 /// A page of a post's top-level comments (newest first) or of a comment's replies (oldest
@@ -449,27 +395,16 @@ pub async fn set_comment_like(
         None => return Err(comment_not_found()),
     };
     let on = want.resolve(liked);
-    let changed = on != liked
-        && state
+    if on != liked {
+        state
             .db
             .set_comment_like(post_id, comment_id, &comment.recent_likers, &user.id, on)
             .await?;
-    let notify = async {
-        if changed {
-            let like = NewNotification::new(NotificationType::CommentLike, &comment.author_id)
-                .post(post_id)
-                .comment(comment_id);
-            if on {
-                crate::notifications::notify(state, user, like).await;
-            } else {
-                crate::notifications::withdraw(state, &user.id, like).await;
-            }
-        }
-    };
+    }
+    // The `comment_like` notification (or taking it back) follows from the table's stream.
     let author_key = keys::user(&comment.author_id);
     let wanted = [comment_key.clone(), author_key.clone()];
-    let (read_back, ()) = tokio::join!(state.db.get_items(&wanted, true), notify);
-    let mut read_back = read_back?;
+    let mut read_back = state.db.get_items(&wanted, true).await?;
     let (Some(comment), Some(author)) = (
         take_item(&mut read_back, &comment_key),
         take_item(&mut read_back, &author_key),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod discovery;
 pub mod error;
+pub mod fanout;
 pub mod feeds;
 pub mod http;
 pub mod limits;

@@ -210,14 +210,13 @@ pub fn notification_json(record: &NotificationRecord, actor: &UserSummary) -> Va
     })
 }
 
-/// Stores one notification (never for the actor's own content) and answers it as REST would,
-/// or `None` when nothing is to be pushed (self-action, a block, or an error, which is logged).
-pub async fn store(state: &AppState, actor: &UserRecord, new: &NewNotification) -> Option<Value> {
+/// The record `store` writes, or `None` for the actor's own content (nobody to tell).
+fn record_of(actor: &UserRecord, new: &NewNotification) -> Option<NotificationRecord> {
     if new.recipient == actor.id || new.recipient.is_empty() {
         return None;
     }
     let id = notification_id(&new.recipient, new.kind, &actor.id, &target_of(new));
-    let record = NotificationRecord {
+    Some(NotificationRecord {
         notification_id: id,
         recipient_id: new.recipient.clone(),
         kind: new.kind.as_str().to_string(),
@@ -231,7 +230,13 @@ pub async fn store(state: &AppState, actor: &UserRecord, new: &NewNotification) 
         is_read: false,
         created_at: crate::time::now_rfc3339(),
         ttl: crate::time::now_epoch() + NOTIFICATION_TTL_SECONDS,
-    };
+    })
+}
+
+/// Stores one notification (never for the actor's own content) and answers it as REST would,
+/// or `None` when nothing is to be pushed (self-action, a block, or an error, which is logged).
+pub async fn store(state: &AppState, actor: &UserRecord, new: &NewNotification) -> Option<Value> {
+    let record = record_of(actor, new)?;
     let refresh_first = new.kind == NotificationType::Message;
     match state.db.store_notification(&record, refresh_first).await {
         Ok(Stored::Counted | Stored::Refreshed) => {
@@ -302,22 +307,47 @@ pub async fn notify_mentions(
     already: &[&str],
     private_owner: Option<&str>,
 ) {
+    match mention_notifications(
+        state,
+        actor,
+        usernames,
+        post_id,
+        comment_id,
+        text,
+        already,
+        private_owner,
+    )
+    .await
+    {
+        Ok(all) => notify_all(state, actor, all).await,
+        Err(err) => tracing::warn!(?err, "resolving mentions"),
+    }
+}
+
+/// The `mention` notifications of `notify_mentions`, resolved but not stored: 1 BatchGetItem
+/// of the username claims (none when nobody else is named), +1 BatchGetItem of the follow edges
+/// when `private_owner` is set.
+#[allow(clippy::too_many_arguments)]
+pub async fn mention_notifications(
+    state: &AppState,
+    actor: &UserRecord,
+    usernames: &[String],
+    post_id: &str,
+    comment_id: Option<&str>,
+    text: &str,
+    already: &[&str],
+    private_owner: Option<&str>,
+) -> ApiResult<Vec<NewNotification>> {
     let wanted: Vec<String> = usernames
         .iter()
         .filter(|u| **u != actor.username)
         .cloned()
         .collect();
     if wanted.is_empty() {
-        return;
+        return Ok(Vec::new());
     }
     let claims: Vec<keys::Key> = wanted.iter().map(|u| keys::username_claim(u)).collect();
-    let found = match state.db.get_items(&claims, false).await {
-        Ok(found) => found,
-        Err(err) => {
-            tracing::warn!(?err, "resolving mentions");
-            return;
-        }
-    };
+    let found = state.db.get_items(&claims, false).await?;
     let mut seen: HashSet<String> = already.iter().map(|s| s.to_string()).collect();
     let mut recipients = Vec::new();
     for claim in &claims {
@@ -344,13 +374,7 @@ pub async fn notify_mentions(
             let follows = if edges.is_empty() {
                 Default::default()
             } else {
-                match state.db.get_items(&edges, false).await {
-                    Ok(found) => found,
-                    Err(err) => {
-                        tracing::warn!(?err, "reading mentioned users' follow edges");
-                        Default::default()
-                    }
-                }
+                state.db.get_items(&edges, false).await?
             };
             recipients
                 .iter()
@@ -373,7 +397,56 @@ pub async fn notify_mentions(
         }
         all.push(new);
     }
-    notify_all(state, actor, all).await;
+    Ok(all)
+}
+
+/// The stream's `notify`: stores the notification once per stream record (`event_id`: a replay
+/// stores, counts and pushes nothing more) and pushes it to the recipient's connections.
+/// Errors are returned, so the record is retried. 1 TransactWriteItems (+1 Query to push).
+pub async fn deliver_once(
+    state: &AppState,
+    actor: &UserRecord,
+    new: &NewNotification,
+    event_id: &str,
+) -> ApiResult<()> {
+    let Some(record) = record_of(actor, new) else {
+        return Ok(());
+    };
+    let marker = keys::stream_marker(event_id, &record.notification_id);
+    let refresh_first = new.kind == NotificationType::Message;
+    match state
+        .db
+        .store_notification_once(&record, refresh_first, &marker)
+        .await?
+    {
+        Some(Stored::Counted | Stored::Refreshed) => {
+            let summary = UserSummary::from_record(actor, &state.media).await;
+            let view = notification_json(&record, &summary);
+            state.realtime.notification(&new.recipient, view).await;
+        }
+        Some(Stored::Blocked) | None => {}
+    }
+    Ok(())
+}
+
+/// The stream's `withdraw`: takes back what an undone act notified, once per stream record
+/// (`event_id`), so a replayed unlike never removes what a later like stored.
+/// 1 TransactWriteItems (2 when it was read or is gone).
+pub async fn withdraw_once(
+    state: &AppState,
+    actor_id: &str,
+    undone: &NewNotification,
+    event_id: &str,
+) -> ApiResult<()> {
+    if undone.recipient == actor_id || undone.recipient.is_empty() {
+        return Ok(());
+    }
+    let id = notification_id(&undone.recipient, undone.kind, actor_id, &target_of(undone));
+    let marker = keys::stream_marker(event_id, &id);
+    state
+        .db
+        .remove_sent_notification_once(&undone.recipient, actor_id, &id, &marker)
+        .await
 }
 
 /// `type=` of the list: one of the nine, or 400.

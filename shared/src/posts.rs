@@ -204,17 +204,7 @@ pub async fn create_post(
         state.media.delete_quietly(&media.key).await;
         return Err(err);
     }
-    crate::notifications::notify_mentions(
-        state,
-        author,
-        &record.mentions,
-        &record.post_id,
-        None,
-        &record.caption,
-        &[],
-        author.is_private.then_some(author.id.as_str()),
-    )
-    .await;
+    // The people the caption mentions hear of it from the table's stream (`fanout`).
     Ok(PostView::build(
         state,
         &record,
@@ -326,23 +316,7 @@ pub async fn update_caption(
         .db
         .update_caption(&post, &caption, &tags, &people)
         .await?;
-    // Only the people the edit newly mentions hear about it.
-    let added: Vec<String> = people
-        .iter()
-        .filter(|p| !post.mentions.contains(p))
-        .cloned()
-        .collect();
-    crate::notifications::notify_mentions(
-        state,
-        user,
-        &added,
-        post_id,
-        None,
-        &caption,
-        &[],
-        user.is_private.then_some(user.id.as_str()),
-    )
-    .await;
+    // Only the people the edit newly mentions hear about it, from the table's stream (`fanout`).
     post.caption = caption;
     post.hashtags = tags;
     post.mentions = people;
@@ -437,7 +411,7 @@ pub async fn set_edge(
         return Ok(PostView::build(state, &post, &author, flags).await);
     }
     let db = &state.db;
-    let change = match (edge, on) {
+    match (edge, on) {
         (PostEdge::Like, true) => db.like_post(&post, &user.id).await?,
         (PostEdge::Like, false) => {
             db.unlike_post(post_id, &post.recent_likers, &user.id)
@@ -446,19 +420,8 @@ pub async fn set_edge(
         (PostEdge::Save, true) => db.save_post(&post, &user.id).await?,
         (PostEdge::Save, false) => db.unsave_post(post_id, &user.id).await?,
     };
-    let notify = async {
-        if edge == PostEdge::Like && change == crate::db::posts::EdgeChange::Changed {
-            let like = NewNotification::new(NotificationType::Like, &post.author_id).post(post_id);
-            if on {
-                crate::notifications::notify(state, user, like).await;
-            } else {
-                crate::notifications::withdraw(state, &user.id, like).await;
-            }
-        }
-    };
-    // The notification is written while the post is read back.
-    let (after, ()) = tokio::join!(db.get_post(post_id), notify);
-    let after = after?.ok_or_else(post_not_found)?;
+    // The `like` notification (or taking it back) follows from the table's stream (`fanout`).
+    let after = db.get_post(post_id).await?.ok_or_else(post_not_found)?;
     Ok(PostView::build(state, &after, &author, flags).await)
 }
 

@@ -12,7 +12,6 @@ use crate::db::listing::{string_attr, ListSource};
 use crate::db::users::UserRecord;
 use crate::db::{s, Item};
 use crate::error::{ApiError, ApiResult};
-use crate::notifications::{notify, NewNotification, NotificationType};
 use crate::pagination::{PageRequest, Start};
 use crate::state::AppState;
 use crate::uploads::Purpose;
@@ -262,11 +261,8 @@ async fn accept_pending_requests(state: &AppState, owner: &UserRecord) {
         let accepted = stream::iter(requesters)
             .map(|requester| async move {
                 match state.db.accept_follow_request(&owner.id, &requester).await {
-                    Ok(()) => {
-                        let accepted = NewNotification::new(NotificationType::FollowAccept, &requester);
-                        notify(state, owner, accepted).await;
-                        true
-                    }
+                    // `follow_accept` follows from the table's stream (`fanout`).
+                    Ok(()) => true,
                     Err(err) => {
                         tracing::warn!(owner = %owner.id, %requester, error = %err, "auto-accepting a request");
                         false

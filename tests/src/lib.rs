@@ -77,6 +77,70 @@ pub struct TestApp {
     pub state: AppState,
     /// `host:port` of the emulated WebSocket API (and its `@connections` endpoint).
     pub ws_address: String,
+    /// The poller feeding this table's stream to the fanout handler (shared by every app on it);
+    /// none for an unprovisioned app.
+    pub streams: Option<local::streams::StreamPoller>,
+}
+
+/// What every app on one table shares: the emulated WebSocket API (pushes from the stream reach
+/// every test's sockets) and the table's stream poller. They run on a runtime of their own, since
+/// each `#[tokio::test]` runtime ends with its test.
+struct TableStack {
+    ws_address: String,
+    streams: local::streams::StreamPoller,
+}
+
+static STACKS: tokio::sync::Mutex<Option<HashMap<String, (String, local::streams::StreamPoller)>>> =
+    tokio::sync::Mutex::const_new(None);
+
+fn background() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("table-stack")
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(err) => panic!("starting the background runtime: {err}"),
+        }
+    })
+}
+
+/// The table's stack, started on first use (its resources must exist by then).
+async fn table_stack(config: &Config) -> TableStack {
+    let mut stacks = STACKS.lock().await;
+    let stacks = stacks.get_or_insert_with(HashMap::new);
+    if let Some((ws_address, streams)) = stacks.get(&config.table_name) {
+        return TableStack {
+            ws_address: ws_address.clone(),
+            streams: streams.clone(),
+        };
+    }
+    let table = config.table_name.clone();
+    let mut config = config.clone();
+    let started = background()
+        .spawn(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let ws_address = listener.local_addr()?.to_string();
+            config.ws_management_endpoint = Some(format!("http://{ws_address}"));
+            let state = AppState::new(config).await;
+            local::websocket::spawn_websocket(state.clone(), listener);
+            let streams = local::streams::spawn(state).await?;
+            Ok::<_, local::bootstrap::BoxError>((ws_address, streams))
+        })
+        .await;
+    let (ws_address, streams) = match started {
+        Ok(Ok(stack)) => stack,
+        Ok(Err(err)) => panic!("starting the table's WebSocket API and stream poller: {err}"),
+        Err(err) => panic!("starting the table's WebSocket API and stream poller: {err}"),
+    };
+    stacks.insert(table, (ws_address.clone(), streams.clone()));
+    TableStack {
+        ws_address,
+        streams,
+    }
 }
 
 /// Starts the whole API (every function's router, as `make dev` serves it) on a random port.
@@ -84,15 +148,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(test_config()).await
 }
 
-pub async fn spawn_app_with(config: Config) -> TestApp {
-    let app = spawn_unprovisioned_app(config).await;
+pub async fn spawn_app_with(mut config: Config) -> TestApp {
     RESOURCES
         .get_or_init(|| async {
-            let sdk = shared::aws::load_sdk_config(&app.state.config).await;
-            let clients = shared::aws::Clients::new(&sdk, &app.state.config);
+            let config = test_config();
+            let sdk = shared::aws::load_sdk_config(&config).await;
+            let clients = shared::aws::Clients::new(&sdk, &config);
             if let Err(err) = local::bootstrap::ensure_resources(
                 &clients,
-                &app.state.config,
+                &config,
                 &local::bootstrap::template_path(),
             )
             .await
@@ -101,11 +165,17 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
             }
         })
         .await;
-    app
+    let stack = table_stack(&config).await;
+    if config.ws_management_endpoint.is_none() {
+        config.ws_management_endpoint = Some(format!("http://{}", stack.ws_address));
+    }
+    let state = AppState::new(config).await;
+    serve(state, stack.ws_address, Some(stack.streams)).await
 }
 
-/// `spawn_app_with` without creating the table and bucket: nothing touches AWS before the first
-/// request (the fault tests point `config` at a closed port or a failing proxy).
+/// `spawn_app_with` without creating the table and bucket, and without the table's stream
+/// poller: nothing touches AWS before the first request (the fault tests point `config` at a
+/// closed port or a failing proxy). Its WebSocket API is its own.
 pub async fn spawn_unprovisioned_app(mut config: Config) -> TestApp {
     let ws_listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
         Ok(listener) => listener,
@@ -119,6 +189,16 @@ pub async fn spawn_unprovisioned_app(mut config: Config) -> TestApp {
         config.ws_management_endpoint = Some(format!("http://{ws_address}"));
     }
     let state = AppState::new(config).await;
+    local::websocket::spawn_websocket(state.clone(), ws_listener);
+    serve(state, ws_address, None).await
+}
+
+/// Serves every router for `state` on a random port.
+async fn serve(
+    state: AppState,
+    ws_address: String,
+    streams: Option<local::streams::StreamPoller>,
+) -> TestApp {
     let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
         Ok(listener) => listener,
         Err(err) => panic!("binding a test port: {err}"),
@@ -135,7 +215,6 @@ pub async fn spawn_unprovisioned_app(mut config: Config) -> TestApp {
         )
         .await
     });
-    local::websocket::spawn_websocket(state.clone(), ws_listener);
     TestApp {
         address,
         client: reqwest::Client::builder()
@@ -144,6 +223,7 @@ pub async fn spawn_unprovisioned_app(mut config: Config) -> TestApp {
             .unwrap_or_default(),
         state,
         ws_address,
+        streams,
     }
 }
 

@@ -12,7 +12,6 @@ use shared::db::keys;
 use shared::db::listing::{string_attr, ListSource};
 use shared::http::{done, ok};
 use shared::limits::{self, Action};
-use shared::notifications::{notify, NewNotification, NotificationType};
 use shared::pagination::ListQuery;
 use shared::social::{connections_answer, Connections};
 use shared::views::UserCard;
@@ -38,14 +37,8 @@ async fn follow(
     Path(user_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     limits::take(&state, Action::Follow, auth.id()).await?;
-    let (status, changed) = state.db.follow_changed(auth.id(), &user_id).await?;
-    if changed {
-        let kind = match status {
-            FollowStatus::Requested => NotificationType::FollowRequest,
-            _ => NotificationType::Follow,
-        };
-        notify(&state, &auth.user, NewNotification::new(kind, &user_id)).await;
-    }
+    // `follow` / `follow_request` notifications follow from the table's stream (`fanout`).
+    let status = state.db.follow(auth.id(), &user_id).await?;
     let message = match status {
         FollowStatus::Requested => "Follow request sent",
         _ => "User followed successfully",
@@ -147,9 +140,8 @@ async fn accept(
     auth: AuthUser,
     Path(user_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
+    // `follow_accept` follows from the table's stream (the edge is marked `acceptedRequest`).
     state.db.accept_follow_request(auth.id(), &user_id).await?;
-    let accepted = NewNotification::new(NotificationType::FollowAccept, &user_id);
-    notify(&state, &auth.user, accepted).await;
     Ok(done("Follow request accepted"))
 }
 

@@ -370,7 +370,9 @@ impl Db {
         if owner == requester {
             return Err(ApiError::not_found("Follow request not found"));
         }
-        let (following_item, follower_item) = edge_items(requester, owner);
+        let (mut following_item, follower_item) = edge_items(requester, owner);
+        // Tells the stream this edge is an accepted request (`follow_accept`, not `follow`).
+        following_item.insert("acceptedRequest".into(), AttributeValue::Bool(true));
         let writes = vec![
             delete_existing(&self.table, &keys::follow_request(owner, requester))?,
             delete_any(&self.table, &keys::sent_follow_request(requester, owner))?,

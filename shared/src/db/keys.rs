@@ -494,6 +494,20 @@ pub fn audit_on(target_id: &str) -> String {
     format!("AUDITON#{target_id}")
 }
 
+// ---------- stream processing ----------
+// The fanout function's proof that one stream record already produced one notification write:
+// written in the same transaction as that write, so a replayed record changes nothing twice.
+
+pub const STREAM_EVENT_PREFIX: &str = "STREAMEVENT#";
+
+/// `event_id` (the stream record's `eventID`) already wrote notification `notification_id`.
+pub fn stream_marker(event_id: &str, notification_id: &str) -> Key {
+    Key::new(
+        format!("{STREAM_EVENT_PREFIX}{event_id}"),
+        format!("{NOTIFICATION_PREFIX}{notification_id}"),
+    )
+}
+
 // ---------- social sign-in ----------
 
 /// Claims a provider identity (`google`, `apple`, `facebook` + the provider's user id) for one

@@ -107,12 +107,58 @@ impl Db {
         record: &NotificationRecord,
         refresh_first: bool,
     ) -> ApiResult<Stored> {
+        match self
+            .store_notification_inner(record, refresh_first, None)
+            .await?
+        {
+            Some(stored) => Ok(stored),
+            None => Err(crate::error::ApiError::conflict(
+                "The notification changed meanwhile",
+            )),
+        }
+    }
+
+    /// `store_notification` for a stream record: the `marker` (`keys::stream_marker`) is written
+    /// in the same transaction as the notification (the refresh becomes a 2-item transaction),
+    /// so a record processed twice stores, counts and refreshes once. `None` when the marker was
+    /// already there: this record's write happened before.
+    pub async fn store_notification_once(
+        &self,
+        record: &NotificationRecord,
+        refresh_first: bool,
+        marker: &Key,
+    ) -> ApiResult<Option<Stored>> {
+        self.store_notification_inner(record, refresh_first, Some(marker))
+            .await
+    }
+
+    async fn store_notification_inner(
+        &self,
+        record: &NotificationRecord,
+        refresh_first: bool,
+        marker: Option<&Key>,
+    ) -> ApiResult<Option<Stored>> {
         let mut try_refresh = refresh_first;
         for _ in 0..4 {
             let activity = ulid::Ulid::new().to_string();
             if try_refresh {
-                if self.refresh_notification(record, &activity).await? {
-                    return Ok(Stored::Refreshed);
+                match marker {
+                    None => {
+                        if self.refresh_notification(record, &activity).await? {
+                            return Ok(Some(Stored::Refreshed));
+                        }
+                    }
+                    Some(marker) => {
+                        let writes = vec![
+                            self.refresh_write(record, &activity)?,
+                            marker_put(&self.table, marker)?,
+                        ];
+                        match self.transact_with_reasons(writes).await? {
+                            None => return Ok(Some(Stored::Refreshed)),
+                            Some(reasons) if failed_at(&reasons, 1) => return Ok(None),
+                            Some(_) => {}
+                        }
+                    }
                 }
             } else {
                 let put = Put::builder()
@@ -130,7 +176,7 @@ impl Db {
                 pointer.insert("recipientId".into(), s(&record.recipient_id));
                 pointer.insert("notificationId".into(), s(&record.notification_id));
                 pointer.insert(keys::TTL.into(), n(record.ttl));
-                let writes = vec![
+                let mut writes = vec![
                     TransactWriteItem::builder().put(put).build(),
                     counter_update(&self.table, &record.recipient_id, 1)?,
                     put_any(&self.table, pointer)?,
@@ -143,10 +189,14 @@ impl Db {
                         &keys::block(&record.actor_id, &record.recipient_id),
                     )?,
                 ];
+                if let Some(marker) = marker {
+                    writes.push(marker_put(&self.table, marker)?);
+                }
                 match self.transact_with_reasons(writes).await? {
-                    None => return Ok(Stored::Counted),
+                    None => return Ok(Some(Stored::Counted)),
+                    Some(reasons) if failed_at(&reasons, 5) => return Ok(None),
                     Some(reasons) if failed_at(&reasons, 3) || failed_at(&reasons, 4) => {
-                        return Ok(Stored::Blocked)
+                        return Ok(Some(Stored::Blocked))
                     }
                     Some(_) => {}
                 }
@@ -157,6 +207,35 @@ impl Db {
         Err(crate::error::ApiError::conflict(
             "The notification changed meanwhile",
         ))
+    }
+
+    /// The refresh of `refresh_notification` as a transaction item.
+    fn refresh_write(
+        &self,
+        record: &NotificationRecord,
+        activity: &str,
+    ) -> ApiResult<TransactWriteItem> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(
+                keys::notification(&record.recipient_id, &record.notification_id).to_item(),
+            ))
+            .condition_expression("attribute_exists(PK) AND isRead = :false")
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_names("#sk1", keys::GSI1SK)
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":at", s(&record.created_at))
+            .expression_attribute_values(":ttl", n(record.ttl))
+            .expression_attribute_values(":activity", s(activity));
+        update = match &record.preview {
+            Some(preview) => update
+                .update_expression(
+                    "SET createdAt = :at, #ttl = :ttl, #sk1 = :activity, preview = :preview",
+                )
+                .expression_attribute_values(":preview", s(preview)),
+            None => update.update_expression("SET createdAt = :at, #ttl = :ttl, #sk1 = :activity"),
+        };
+        Ok(TransactWriteItem::builder().update(update.build()?).build())
     }
 
     /// Refreshes an unread notification in place (newest again, new preview and expiry).
@@ -416,6 +495,66 @@ impl Db {
         }
         Ok(())
     }
+}
+
+impl Db {
+    /// Takes back a notification for a stream record (an unlike, say): the notification off the
+    /// unread counter when it was unread, and the actor's pointer, with the record's `marker` in
+    /// the same transaction, so a replay (after a later like stored it again) removes nothing.
+    /// 1 TransactWriteItems (2 when it was read or is gone). Safe to repeat.
+    pub async fn remove_sent_notification_once(
+        &self,
+        recipient: &str,
+        actor: &str,
+        notification_id: &str,
+        marker: &Key,
+    ) -> ApiResult<()> {
+        let key = keys::notification(recipient, notification_id);
+        let pointer = keys::notification_sent(actor, recipient, notification_id);
+        let unread = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .condition_expression("attribute_exists(PK) AND isRead = :false")
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .build()?;
+        let writes = vec![
+            TransactWriteItem::builder().delete(unread).build(),
+            counter_update(&self.table, recipient, -1)?,
+            super::follows::delete_any(&self.table, &pointer)?,
+            marker_put(&self.table, marker)?,
+        ];
+        match self.transact_with_reasons(writes).await? {
+            None => return Ok(()),
+            Some(reasons) if failed_at(&reasons, 3) => return Ok(()),
+            Some(_) => {}
+        }
+        // Read (or already gone), or the counter is at zero: the item alone.
+        let writes = vec![
+            super::follows::delete_any(&self.table, &key)?,
+            super::follows::delete_any(&self.table, &pointer)?,
+            marker_put(&self.table, marker)?,
+        ];
+        self.transact_with_reasons(writes).await?;
+        Ok(())
+    }
+}
+
+/// Markers outlive the stream's 24-hour retention, after which no record can come back.
+pub const MARKER_TTL_SECONDS: i64 = 2 * 24 * 3600;
+
+/// The stream record's marker, written only if absent (its failure means "done before").
+fn marker_put(table: &str, marker: &Key) -> ApiResult<TransactWriteItem> {
+    let mut item = marker.to_item();
+    item.insert(
+        keys::TTL.into(),
+        n(crate::time::now_epoch() + MARKER_TTL_SECONDS),
+    );
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// `(recipient, notification id)` of the actor's pointers, from their sort keys.

@@ -162,18 +162,23 @@ struct Stack {
     child: tokio::process::Child,
     base: String,
     client: reqwest::Client,
+    /// The emulated WebSocket API of the local stack.
+    ws_port: u16,
 }
 
 async fn start_stack() -> Stack {
-    let port = {
+    let free_port = || {
         let listener =
             std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("port: {e}"));
         listener.local_addr().map(|a| a.port()).unwrap_or(3999)
     };
+    let port = free_port();
+    let ws_port = free_port();
     let child = tokio::process::Command::new(bin_dir().join("local"))
         .envs(env_pairs())
         .env("DEBUG_HEADERS", "1")
         .env("PORT", port.to_string())
+        .env("WS_PORT", ws_port.to_string())
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -191,6 +196,7 @@ async fn start_stack() -> Stack {
         child,
         base,
         client,
+        ws_port,
     }
 }
 
@@ -751,8 +757,16 @@ async fn main() {
 
     // Resources first (the functions expect the table to exist).
     let stack = start_stack().await;
-    cold_starts(iterations).await;
+    // BENCH_QUICK=1: round trips and stream latency only (no cold starts, no load run).
+    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
+    if !quick {
+        cold_starts(iterations).await;
+    }
     round_trips(&stack).await;
+    stream_latency(&stack, 50).await;
+    if quick {
+        return;
+    }
 
     println!("## Load run against the local stack (release `local` binary, moto behind it)\n");
     println!("{concurrency} concurrent clients per flow for {seconds} s each. CPU is the app process's user+system time per request (moto's is not included).\n");
@@ -996,4 +1010,107 @@ async fn social_load(stack: &Stack, concurrency: usize, duration: Duration) {
         },
     )
     .await;
+}
+
+/// The table's stream end to end: the time from a like's 200 to the `notification` frame arriving
+/// on the post author's socket (the local poller → the fanout handler → the push), over `likes`
+/// like/unlike pairs (each like after an unlike notifies again); and, for comparison, a message's
+/// `notification` frame, pushed on the request path before its 201.
+async fn stream_latency(stack: &Stack, likes: usize) {
+    let (author_id, author) = stack.new_member().await;
+    let (_, fan) = stack.new_member().await;
+    let url = format!("ws://127.0.0.1:{}/?token={author}", stack.ws_port);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .unwrap_or_else(|e| panic!("WebSocket: {e}"));
+    let (_, _, post) = stack.upload("/api/posts", &author, "file").await;
+    let post = id_of(&post);
+    let like = format!("/api/posts/{post}/like");
+    let mut waits = Vec::with_capacity(likes);
+    let mut lost = 0;
+    for _ in 0..likes {
+        let (status, _, _) = stack
+            .call(reqwest::Method::PUT, &like, Some(&fan), Some(json!({})))
+            .await;
+        let answered = Instant::now();
+        assert_eq!(status, 200, "like");
+        match next_notification(&mut socket, answered).await {
+            Some(ms) => waits.push(ms),
+            None => lost += 1,
+        }
+        stack
+            .call(reqwest::Method::DELETE, &like, Some(&fan), None)
+            .await;
+    }
+    let (_, conversation) = {
+        let (status, _, body) = stack
+            .call(
+                reqwest::Method::POST,
+                "/api/messages/conversations",
+                Some(&fan),
+                Some(json!({ "userId": author_id })),
+            )
+            .await;
+        (status, id_of(&body["data"]))
+    };
+    let mut message_waits = Vec::with_capacity(likes);
+    for i in 0..likes {
+        // A repeat while unread refreshes the `message` notification, which pushes it again.
+        let (status, _, _) = stack
+            .call(
+                reqwest::Method::POST,
+                "/api/messages/messages",
+                Some(&fan),
+                Some(json!({ "conversationId": conversation, "recipientId": author_id, "messageType": "text", "content": format!("m{i}") })),
+            )
+            .await;
+        let answered = Instant::now();
+        assert_eq!(status, 201, "message");
+        if let Some(ms) = next_notification(&mut socket, answered).await {
+            message_waits.push(ms);
+        }
+    }
+    let waits = sorted(waits);
+    let message_waits = sorted(message_waits);
+    println!("## Notification delivery: the table's stream vs the request path\n");
+    println!("Time from the acknowledging response to the `notification` frame on the recipient's socket (local stack: stream poller, 20 ms idle sleep).\n");
+    println!("| path | samples | lost | p50 (ms) | p99 (ms) | max (ms) |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| like 200 → frame (stream → fanout) | {} | {lost} | {:.1} | {:.1} | {:.1} |",
+        waits.len(),
+        percentile(&waits, 50.0),
+        percentile(&waits, 99.0),
+        waits.last().copied().unwrap_or_default()
+    );
+    println!(
+        "| message 201 → frame (request path) | {} | 0 | {:.1} | {:.1} | {:.1} |",
+        message_waits.len(),
+        percentile(&message_waits, 50.0),
+        percentile(&message_waits, 99.0),
+        message_waits.last().copied().unwrap_or_default()
+    );
+    println!();
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Milliseconds from `started` to the next `notification` frame (10 s at most).
+async fn next_notification(socket: &mut Socket, started: Instant) -> Option<f64> {
+    use futures_util::StreamExt;
+    let deadline = started + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, socket.next()).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) => {
+                let frame: Value = serde_json::from_str(&text).unwrap_or_default();
+                if frame["event"] == "notification" {
+                    return Some(started.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
 }

@@ -20,9 +20,9 @@ async fn following_a_public_account_is_immediate_idempotent_and_exact() {
     assert_eq!(first.data()["status"], "following");
     assert_eq!(
         first.ddb_calls(),
-        5,
-        "auth + the follow budget + one transaction + the follow notification's transaction + \
-         its push Query"
+        3,
+        "auth + the follow budget + one transaction (the follow notification comes from the \
+         table's stream)"
     );
     let again = follow(&app, &fan, &star.id).await;
     again.expect(200);
@@ -286,8 +286,8 @@ async fn private_accounts_take_requests_and_show_lists_only_to_followers() {
     accepted.expect(200);
     assert_eq!(
         accepted.ddb_calls(),
-        4,
-        "auth + one transaction + the follow_accept notification's transaction + its push Query"
+        2,
+        "auth + one transaction (follow_accept comes from the table's stream)"
     );
     assert_eq!(counts(&app, &owner).await, (2, 0));
     assert_eq!(counts(&app, &requester).await, (0, 1));
@@ -362,19 +362,7 @@ async fn going_public_accepts_every_pending_request() {
         let seen = profile(&app, Some(requester), &owner.id).await;
         assert_eq!(seen.data()["isFollowing"], true, "{}", seen.body);
         assert_eq!(counts(&app, requester).await, (0, 1));
-        let heard = app
-            .get(
-                "/api/notifications?type=follow_accept",
-                Some(&requester.access_token),
-            )
-            .await;
-        heard.expect(200);
-        assert_eq!(
-            heard.data()["notifications"].as_array().map(Vec::len),
-            Some(1),
-            "{}",
-            heard.body
-        );
+        crate::notifications::listed_becomes(&app, requester, "?type=follow_accept", 1).await;
     }
     let pending = app
         .get("/api/follow/requests", Some(&owner.access_token))

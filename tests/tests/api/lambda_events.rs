@@ -149,3 +149,58 @@ async fn admin_function_lists_users_through_an_http_api_event() {
     assert_eq!(refused["statusCode"], 403, "{refused}");
     assert_eq!(body(&refused)["success"], false);
 }
+
+#[tokio::test]
+async fn fanout_function_stores_a_notification_from_a_dynamodb_stream_event() {
+    let app = spawn_app().await;
+    let author = app.signed_in_user().await;
+    let fan = app.signed_in_user().await;
+    let post = crate::posts_support::create_post(&app, &author, "from the stream").await;
+    let runtime = start("fanout").await;
+    let event = fixture("dynamodb-post-like-insert.json")
+        .to_string()
+        .replace("__EVENT_ID__", &ulid::Ulid::new().to_string())
+        .replace("__POST_ID__", &post)
+        .replace("__USER_ID__", &fan.id);
+    let event: Value = serde_json::from_str(&event).unwrap_or_default();
+
+    let answer = runtime.invoke(event.clone()).await.unwrap_or_default();
+    assert_eq!(answer, serde_json::json!({ "batchItemFailures": [] }));
+    let unread = || async {
+        app.get(
+            "/api/notifications/unread-count",
+            Some(&author.access_token),
+        )
+        .await
+        .data()["unreadCount"]
+            .clone()
+    };
+    assert_eq!(unread().await, 1);
+    let listed = app
+        .get("/api/notifications", Some(&author.access_token))
+        .await;
+    assert_eq!(listed.data()["notifications"][0]["type"], "like");
+    assert_eq!(
+        listed.data()["notifications"][0]["actor"]["_id"],
+        fan.id.as_str()
+    );
+
+    // The same event delivered again (a Lambda retry): nothing more.
+    let again = runtime.invoke(event).await.unwrap_or_default();
+    assert_eq!(again, serde_json::json!({ "batchItemFailures": [] }));
+    assert_eq!(unread().await, 1);
+
+    // A record the handler cannot read is reported by its sequence number.
+    let poison = fixture("dynamodb-post-like-insert.json")
+        .to_string()
+        .replace("__EVENT_ID__", &ulid::Ulid::new().to_string())
+        .replace("__POST_ID__", &post)
+        .replace(r#"{"S":"__USER_ID__"}"#, r#"{"N":"5"}"#)
+        .replace("__USER_ID__", "poison");
+    let poison: Value = serde_json::from_str(&poison).unwrap_or_default();
+    let answer = runtime.invoke(poison).await.unwrap_or_default();
+    assert_eq!(
+        answer["batchItemFailures"][0]["itemIdentifier"], "4421584500000000017450439091",
+        "{answer}"
+    );
+}

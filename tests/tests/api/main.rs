@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod blocks;
 mod docs;
+mod fanout;
 mod faults;
 mod follow;
 mod hardening;

@@ -1,6 +1,7 @@
 //! The event files of `events/` (`sam local invoke <Fn> -e events/<fn>.json`): one per function
 //! of template.yaml, each answered by that function's binary under the fake Lambda Runtime API
-//! (what `sam local invoke` would do in Docker) with the API's envelope.
+//! (what `sam local invoke` would do in Docker) with the API's envelope (fanout, the stream's
+//! function, with its batch item failures).
 
 use std::path::Path;
 
@@ -54,6 +55,16 @@ async fn every_function_answers_its_committed_event() {
         let event: Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let answer = answer(&function, event).await;
+        if function == "fanout" {
+            // A stream batch (a like of a post that does not exist): nothing to notify, no
+            // record failed.
+            assert_eq!(
+                answer,
+                serde_json::json!({ "batchItemFailures": [] }),
+                "{function}"
+            );
+            continue;
+        }
         let status = answer["statusCode"].as_u64().unwrap_or_default();
         let body: Value =
             serde_json::from_str(answer["body"].as_str().unwrap_or_default()).unwrap_or_default();

@@ -1,0 +1,44 @@
+//! The table's stream (NEW_AND_OLD_IMAGES), processed by the `fanout` function: the side effects
+//! others see later (notifications, their pushes, mentions) are derived here from the item a
+//! request wrote, not inside the request. Lambda hands over `DynamoDBEvent` batches; the local
+//! stack polls moto's stream and calls [`handle`] with the same JSON (`local/src/streams.rs`).
+//!
+//! Records are processed in shard order. The first one that fails is reported in
+//! `batchItemFailures` (ReportBatchItemFailures) and the rest of the batch is left for the retry
+//! that starts at it; every write is conditioned on the record's `eventID`, so a record
+//! processed twice changes nothing twice.
+
+pub mod notifications;
+pub mod record;
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+
+use crate::state::AppState;
+pub use record::{Change, ChangeKind};
+
+/// Processes one batch in order; answers the first record that failed (and so the ones after it)
+/// as the batch item failure Lambda retries from.
+pub async fn handle(state: &AppState, event: Event) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    for raw in &event.records {
+        let outcome = match Change::from_record(raw) {
+            Ok(change) => notifications::apply(state, &change).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = outcome {
+            tracing::error!(
+                event_id = %raw.event_id,
+                event_name = %raw.event_name,
+                sequence = ?raw.change.sequence_number,
+                error = %err,
+                "stream record failed"
+            );
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = raw.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    response
+}
