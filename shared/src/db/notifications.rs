@@ -209,17 +209,19 @@ impl Db {
         ))
     }
 
-    /// The refresh of `refresh_notification` as a transaction item.
-    fn refresh_write(
-        &self,
-        record: &NotificationRecord,
-        activity: &str,
-    ) -> ApiResult<TransactWriteItem> {
+    /// The refresh of an unread notification (newest again, new preview and expiry), conditioned
+    /// on it being there unread.
+    fn refresh_update(&self, record: &NotificationRecord, activity: &str) -> ApiResult<Update> {
+        let expression = match record.preview {
+            Some(_) => "SET createdAt = :at, #ttl = :ttl, #sk1 = :activity, preview = :preview",
+            None => "SET createdAt = :at, #ttl = :ttl, #sk1 = :activity",
+        };
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(
                 keys::notification(&record.recipient_id, &record.notification_id).to_item(),
             ))
+            .update_expression(expression)
             .condition_expression("attribute_exists(PK) AND isRead = :false")
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_names("#sk1", keys::GSI1SK)
@@ -227,46 +229,39 @@ impl Db {
             .expression_attribute_values(":at", s(&record.created_at))
             .expression_attribute_values(":ttl", n(record.ttl))
             .expression_attribute_values(":activity", s(activity));
-        update = match &record.preview {
-            Some(preview) => update
-                .update_expression(
-                    "SET createdAt = :at, #ttl = :ttl, #sk1 = :activity, preview = :preview",
-                )
-                .expression_attribute_values(":preview", s(preview)),
-            None => update.update_expression("SET createdAt = :at, #ttl = :ttl, #sk1 = :activity"),
-        };
-        Ok(TransactWriteItem::builder().update(update.build()?).build())
+        if let Some(preview) = &record.preview {
+            update = update.expression_attribute_values(":preview", s(preview));
+        }
+        Ok(update.build()?)
     }
 
-    /// Refreshes an unread notification in place (newest again, new preview and expiry).
-    /// `false` when there is none unread. 1 UpdateItem.
+    /// The refresh as a transaction item.
+    fn refresh_write(
+        &self,
+        record: &NotificationRecord,
+        activity: &str,
+    ) -> ApiResult<TransactWriteItem> {
+        let update = self.refresh_update(record, activity)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Refreshes an unread notification in place. `false` when there is none unread.
+    /// 1 UpdateItem.
     async fn refresh_notification(
         &self,
         record: &NotificationRecord,
         activity: &str,
     ) -> ApiResult<bool> {
-        let mut request = self
+        let update = self.refresh_update(record, activity)?;
+        let request = self
             .client
             .update_item()
-            .table_name(&self.table)
-            .set_key(Some(
-                keys::notification(&record.recipient_id, &record.notification_id).to_item(),
-            ))
-            .condition_expression("attribute_exists(PK) AND isRead = :false")
-            .expression_attribute_names("#ttl", keys::TTL)
-            .expression_attribute_names("#sk1", keys::GSI1SK)
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .expression_attribute_values(":at", s(&record.created_at))
-            .expression_attribute_values(":ttl", n(record.ttl))
-            .expression_attribute_values(":activity", s(activity));
-        request = match &record.preview {
-            Some(preview) => request
-                .update_expression(
-                    "SET createdAt = :at, #ttl = :ttl, #sk1 = :activity, preview = :preview",
-                )
-                .expression_attribute_values(":preview", s(preview)),
-            None => request.update_expression("SET createdAt = :at, #ttl = :ttl, #sk1 = :activity"),
-        };
+            .table_name(update.table_name())
+            .set_key(Some(update.key().clone()))
+            .update_expression(update.update_expression())
+            .set_condition_expression(update.condition_expression().map(str::to_string))
+            .set_expression_attribute_names(update.expression_attribute_names().cloned())
+            .set_expression_attribute_values(update.expression_attribute_values().cloned());
         match request.send().await {
             Ok(_) => Ok(true),
             Err(err) if super::is_condition_failed(&err) => Ok(false),
