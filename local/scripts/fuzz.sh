@@ -98,7 +98,7 @@ run() {
   shift
   local status=0
   printf '\n==> schemathesis: %s\n' "$name"
-  NO_COLOR=1 "$VENV/bin/schemathesis" run docs/openapi.yaml \
+  NO_COLOR=1 "$VENV/bin/python" local/scripts/schemathesis_cli.py run docs/openapi.yaml \
     --url "$base" \
     --checks not_a_server_error,response_schema_conformance \
     --phases examples,coverage,fuzzing \
