@@ -42,6 +42,9 @@ pub struct Config {
     pub hash_queue: usize,
     /// Social sign-in providers; each is `None` unless its client id(s) are set.
     pub social: SocialConfig,
+    /// Fan-out on write serves accounts with at most this many followers
+    /// (`TIMELINE_FANOUT_MAX_FOLLOWERS`, default 10 000); larger ones are merged at read time.
+    pub timeline_fanout_max_followers: i64,
 }
 
 impl Config {
@@ -369,6 +372,7 @@ impl Config {
             hash_concurrency,
             hash_queue,
             social: SocialConfig::from_lookup(&get)?,
+            timeline_fanout_max_followers: number("TIMELINE_FANOUT_MAX_FOLLOWERS", 10_000)?,
         })
     }
 }

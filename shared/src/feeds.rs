@@ -1,6 +1,6 @@
 //! The lists of posts that are not one user's: the global feed (day buckets), the timeline
-//! (fan-out on read over the accounts I follow), explore (ranked by `engagementScore`) and
-//! hashtags. Every page is hydrated by `posts::hydrate` (posts, authors, viewer flags and
+//! (fanned out on write by the stream, large accounts merged on read), explore (ranked by
+//! `engagementScore`) and hashtags. Every page is hydrated by `posts::hydrate` (posts, authors, viewer flags and
 //! blocks in one BatchGetItem per 100 keys), which also drops deleted, blocked and private
 //! content the viewer may not see.
 
@@ -15,7 +15,8 @@ use crate::db::posts::day_string;
 use crate::db::Item;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{encode_cursor, PageRequest, Pagination, Start};
-use crate::posts::{hydrate, PostView};
+use crate::db::users::UserRecord;
+use crate::posts::{hydrate, hydrate_followed, PostView};
 use crate::state::AppState;
 
 /// One feed page reads at most this many (non-empty) day buckets.
@@ -24,10 +25,11 @@ pub const FEED_MAX_DAYS_PER_PAGE: usize = 31;
 pub const EXPLORE_DAYS: usize = 7;
 /// ...up to this many candidates.
 pub const EXPLORE_CANDIDATES: usize = 100;
-/// The timeline reads at most this many followed accounts (a bound on the fan-out of one read).
-pub const TIMELINE_MAX_FOLLOWEES: usize = 500;
-/// The timeline reads `offset + limit + 1` posts of every followed account for an offset page, so
-/// its offsets stop sooner than other lists' (deeper pages use `cursor`).
+/// The timeline merges at most this many followed large accounts (one Query each).
+pub const TIMELINE_MAX_LARGE_FOLLOWEES: usize = 100;
+/// The timeline reads `offset + limit + 1` entries (and as many posts of each followed large
+/// account) for an offset page, so its offsets stop sooner than other lists' (deeper pages use
+/// `cursor`).
 pub const TIMELINE_MAX_OFFSET: usize = 1_000;
 
 fn entry(item: &Item) -> Option<(String, String)> {
@@ -139,12 +141,13 @@ pub async fn global_feed(
     Ok((posts, Pagination::new(request, None, has_more, next)))
 }
 
-/// Posts of the accounts `me` follows and mine, newest first. Fan-out on read: 1 Query of my
-/// follow edges, 1 Query per followed account (in parallel, each at most a page long), merge,
-/// then 1 BatchGetItem. The cursor is the last post id shown.
+/// Posts of the accounts `me` follows and mine, newest first. Fanned out on write
+/// (`fanout::timeline`): 1 Query of my timeline entries, 1 Query per followed large account
+/// (`followedLarge`, which the auth read carries), both at once, merged, then 1 BatchGetItem
+/// that also drops authors I no longer follow. The cursor is the last post id shown.
 pub async fn timeline(
     state: &AppState,
-    me: &str,
+    me: &UserRecord,
     request: &PageRequest,
 ) -> ApiResult<(Vec<PostView>, Pagination)> {
     let limit = request.limit as usize;
@@ -165,14 +168,28 @@ pub async fn timeline(
             ),
         ));
     }
-    let mut authors = state.db.partition_ids(me, keys::FOLLOWING_PREFIX).await?;
-    authors.truncate(TIMELINE_MAX_FOLLOWEES);
-    authors.push(me.to_string());
     let wanted = skip + limit + 1;
-    let mut merged = state
-        .db
-        .newest_posts_of(&authors, before.as_deref(), wanted)
-        .await?;
+    let large: Vec<String> = me
+        .followed_large
+        .iter()
+        .take(TIMELINE_MAX_LARGE_FOLLOWEES)
+        .cloned()
+        .collect();
+    let merged_large = async {
+        if large.is_empty() {
+            Ok(Vec::new())
+        } else {
+            state
+                .db
+                .newest_posts_of(&large, before.as_deref(), wanted)
+                .await
+        }
+    };
+    let (mut merged, from_large) = tokio::try_join!(
+        state.db.timeline_entries(&me.id, before.as_deref(), wanted),
+        merged_large
+    )?;
+    merged.extend(from_large);
     merged.sort_by(|a, b| b.0.cmp(&a.0));
     let mut seen = HashSet::new();
     merged.retain(|(id, _)| seen.insert(id.clone()));
@@ -188,7 +205,7 @@ pub async fn timeline(
     } else {
         None
     };
-    let posts = hydrate(state, Some(me), &page).await?;
+    let posts = hydrate_followed(state, &me.id, &page).await?;
     // No counter keeps this list's size: its total is null, never a guess shown to people.
     Ok((posts, Pagination::new(request, None, has_more, next)))
 }

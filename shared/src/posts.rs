@@ -442,6 +442,25 @@ pub async fn hydrate(
     viewer: Option<&str>,
     entries: &[(String, String)],
 ) -> ApiResult<Vec<PostView>> {
+    hydrate_for(state, viewer, entries, false).await
+}
+
+/// `hydrate` for `me`'s timeline: only my posts and those of accounts I follow now (an entry a
+/// fan-out wrote just after an unfollow is left out; the stream deletes it).
+pub async fn hydrate_followed(
+    state: &AppState,
+    me: &str,
+    entries: &[(String, String)],
+) -> ApiResult<Vec<PostView>> {
+    hydrate_for(state, Some(me), entries, true).await
+}
+
+async fn hydrate_for(
+    state: &AppState,
+    viewer: Option<&str>,
+    entries: &[(String, String)],
+    followed_only: bool,
+) -> ApiResult<Vec<PostView>> {
     let authors: Vec<String> = {
         let mut seen = HashSet::new();
         entries
@@ -473,8 +492,12 @@ pub async fn hydrate(
                 Some(viewer) => Relation::from_found(viewer, author, &found),
                 None => Relation::default(),
             };
-            let visible = (user.is_active() || viewer == Some(author.as_str()))
-                && can_view(viewer, &user, &relation).content_visible();
+            let mine = viewer == Some(author.as_str());
+            let visible = (user.is_active() || mine)
+                && can_view(viewer, &user, &relation).content_visible()
+                && (!followed_only
+                    || mine
+                    || relation.follow_status == crate::db::follows::FollowStatus::Following);
             profiles.insert(author.clone(), (user, visible));
         }
     }

@@ -179,6 +179,8 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
             providers: Default::default(),
+            large_account: false,
+            followed_large: Vec::new(),
         }
     }
 

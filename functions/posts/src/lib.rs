@@ -239,7 +239,7 @@ async fn timeline(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let request = query.page_request()?;
-    let page = shared::feeds::timeline(&state, auth.id(), &request).await?;
+    let page = shared::feeds::timeline(&state, &auth.user, &request).await?;
     Ok(posts_answer("Timeline retrieved successfully", page))
 }
 

@@ -247,6 +247,20 @@ pub fn feed_day(day: &str) -> Key {
     Key::new(FEED_DAYS, day)
 }
 
+// ---------- timeline (fan-out on write) ----------
+// `fanout` writes one entry per follower (and the author) when a post is made, so a timeline
+// page is one Query whatever the number of follows; large accounts are merged at read time.
+
+/// The partition of `user_id`'s timeline entries (SK is the post's ULID, newest last).
+pub fn timeline_pk(user_id: &str) -> String {
+    format!("TIMELINE#{user_id}")
+}
+
+/// A post in `user_id`'s timeline; `postId`, `authorId` and `ttl` beside the key.
+pub fn timeline_entry(user_id: &str, post_id: &str) -> Key {
+    Key::new(timeline_pk(user_id), post_id)
+}
+
 pub fn hashtag_pk(tag: &str) -> String {
     format!("TAG#{tag}")
 }

@@ -21,6 +21,7 @@ pub mod search_history;
 pub mod sessions;
 pub mod stories;
 pub mod throttle;
+pub mod timeline;
 pub mod tokens;
 pub mod users;
 

@@ -68,6 +68,15 @@ pub struct UserRecord {
     /// Social sign-in identities linked to the account, by provider (`google`, `apple`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub providers: BTreeMap<String, ProviderLink>,
+    /// Set by the stream once the account has more followers than fan-out on write serves: its
+    /// posts are merged into timelines when they are read (`fanout::timeline`). Never written
+    /// from the record, only by `Db::mark_large_account`.
+    #[serde(default, skip_serializing)]
+    pub large_account: bool,
+    /// The large accounts this user follows (a string set the stream keeps), merged into the
+    /// timeline at read time: the auth read already carries it.
+    #[serde(default, skip_serializing)]
+    pub followed_large: Vec<String>,
 }
 
 /// What the account keeps of one linked provider identity (seed 004's `provider.<name>`).
@@ -128,6 +137,8 @@ impl UserRecord {
             created_at: now.clone(),
             updated_at: now,
             providers: BTreeMap::new(),
+            large_account: false,
+            followed_large: Vec::new(),
         }
     }
 

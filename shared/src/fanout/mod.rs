@@ -1,6 +1,6 @@
 //! The table's stream (NEW_AND_OLD_IMAGES), processed by the `fanout` function: the side effects
-//! others see later (notifications, their pushes, mentions) are derived here from the item a
-//! request wrote, not inside the request. Lambda hands over `DynamoDBEvent` batches; the local
+//! others see later (notifications, their pushes, mentions, timeline entries) are derived here
+//! from the item a request wrote, not inside the request. Lambda hands over `DynamoDBEvent` batches; the local
 //! stack polls moto's stream and calls [`handle`] with the same JSON (`local/src/streams.rs`).
 //!
 //! Records are processed in shard order. The first one that fails is reported in
@@ -10,6 +10,7 @@
 
 pub mod notifications;
 pub mod record;
+pub mod timeline;
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -23,7 +24,10 @@ pub async fn handle(state: &AppState, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     for raw in &event.records {
         let outcome = match Change::from_record(raw) {
-            Ok(change) => notifications::apply(state, &change).await,
+            Ok(change) => match notifications::apply(state, &change).await {
+                Ok(()) => timeline::apply(state, &change).await,
+                Err(err) => Err(err),
+            },
             Err(err) => Err(err),
         };
         if let Err(err) = outcome {

@@ -39,6 +39,8 @@ pub enum Source {
     CommentLike,
     FollowEdge,
     FollowRequest,
+    /// A user's profile item (counters, settings).
+    Profile,
     /// Nothing notifies of it.
     Other,
 }
@@ -63,6 +65,8 @@ impl Source {
                 Self::FollowEdge
             } else if sk.starts_with("FOLLOWREQ#") {
                 Self::FollowRequest
+            } else if sk == "PROFILE" {
+                Self::Profile
             } else {
                 Self::Other
             }

@@ -132,6 +132,7 @@ async fn feed_posts_carry_the_populated_author_liked_by_and_saved_by() {
     // create and edit.
     follow(&app, &viewer, &author.id).await.expect(200);
     let tagged = create_post(&app, &author, "tagged #livetag").await;
+    timeline_shows(&app, &viewer, &tagged).await;
     for path in [
         "/api/posts/timeline".to_string(),
         "/api/posts/explore".to_string(),

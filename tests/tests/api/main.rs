@@ -29,6 +29,7 @@ mod social_signin;
 mod social_support;
 mod stories;
 mod template;
+mod timeline;
 mod tokens;
 mod uploads;
 mod users;

@@ -142,9 +142,13 @@ async fn the_timeline_shows_followed_accounts_and_mine_newest_first() {
     let d = create_post(&app, &private_friend, "private friend").await;
     let e = create_post(&app, &friend, "friend 2").await;
 
+    // The stream fans the posts out; then the timeline is 1 Query + 1 BatchGetItem after auth.
+    let whole = [e.clone(), d.clone(), c.clone(), a.clone()];
+    timeline_becomes(&app, &me, &whole).await;
     let response = app
         .get("/api/posts/timeline?limit=2", Some(&me.access_token))
         .await;
+    assert_eq!(response.ddb_calls(), 3, "auth + 1 Query + 1 BatchGetItem");
     response.expect(200);
     assert_eq!(post_ids(&response), vec![e.clone(), d.clone()]);
     let mut cursor = response.data()["pagination"]["nextCursor"]
@@ -162,8 +166,12 @@ async fn the_timeline_shows_followed_accounts_and_mine_newest_first() {
         seen.extend(ids);
         cursor = more;
     }
-    assert_eq!(seen, vec![e.clone(), d.clone(), c.clone(), a.clone()]);
+    assert_eq!(seen, whole.to_vec());
     assert!(!seen.contains(&b));
+    stored_entries_become(&app, &stranger, None, std::slice::from_ref(&b)).await;
+    let mut with_late = vec![late.clone()];
+    with_late.extend(whole.iter().cloned());
+    timeline_becomes(&app, &me, &with_late).await;
     let (top, _) = page(&app, "/api/posts/timeline?limit=1", Some(&me)).await;
     assert_eq!(top, vec![late.clone()]);
     let (offset, _) = page(&app, "/api/posts/timeline?limit=2&offset=2", Some(&me)).await;
@@ -174,8 +182,11 @@ async fn the_timeline_shows_followed_accounts_and_mine_newest_first() {
     delete(&app, &format!("/api/posts/{c}"), Some(&me.access_token))
         .await
         .expect(200);
+    // Both leave the page at once (the read keeps only followed authors and live posts)...
     let (ids, _) = page(&app, "/api/posts/timeline", Some(&me)).await;
     assert_eq!(ids, vec![d.clone()]);
+    // ...and the stream deletes their entries.
+    stored_entries_become(&app, &me, None, std::slice::from_ref(&d)).await;
     app.get("/api/posts/timeline", None).await.expect(401);
 }
 

@@ -171,6 +171,11 @@ impl Drop for Slot {
 
 /// Waits for a slot (each test has its own thread), then the API against a table of its own.
 pub async fn posts_app() -> (TestApp, Slot) {
+    posts_app_with(|_| {}).await
+}
+
+/// `posts_app` with a configuration changed by `change`.
+pub async fn posts_app_with(change: impl FnOnce(&mut shared::Config)) -> (TestApp, Slot) {
     let slot = {
         let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
         while *running >= POST_TEST_SLOTS {
@@ -179,5 +184,88 @@ pub async fn posts_app() -> (TestApp, Slot) {
         *running += 1;
         Slot
     };
-    (spawn_isolated_app().await, slot)
+    (spawn_isolated_app_with(change).await, slot)
+}
+
+/// How long a test waits for the stream to carry a write into timelines (locally tens of ms).
+pub const STREAM_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Waits (bounded) until `user`'s timeline (its first 100 posts) lists exactly `expected`,
+/// newest first; answers that page.
+pub async fn timeline_becomes(app: &TestApp, user: &TestUser, expected: &[String]) -> TestResponse {
+    let deadline = std::time::Instant::now() + STREAM_WAIT;
+    loop {
+        let page = app
+            .get("/api/posts/timeline?limit=100", Some(&user.access_token))
+            .await;
+        page.expect(200);
+        if post_ids(&page) == expected {
+            return page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the timeline listed {:?}, expected {expected:?} within {STREAM_WAIT:?}",
+            post_ids(&page)
+        );
+        tokio::time::sleep(STREAM_POLL).await;
+    }
+}
+
+/// Waits (bounded) until `post_id` is in `user`'s timeline (its first 100 posts).
+pub async fn timeline_shows(app: &TestApp, user: &TestUser, post_id: &str) {
+    let deadline = std::time::Instant::now() + STREAM_WAIT;
+    loop {
+        let page = app
+            .get("/api/posts/timeline?limit=100", Some(&user.access_token))
+            .await;
+        page.expect(200);
+        if post_ids(&page).iter().any(|id| id == post_id) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{post_id} did not reach the timeline within {STREAM_WAIT:?}: {}",
+            page.body
+        );
+        tokio::time::sleep(STREAM_POLL).await;
+    }
+}
+
+/// The post ids of the entries stored in `owner`'s timeline partition (only `author`'s when
+/// given), newest first.
+pub async fn stored_entries(app: &TestApp, owner: &TestUser, author: Option<&str>) -> Vec<String> {
+    let mut ids: Vec<String> = app
+        .state
+        .db
+        .timeline_entry_keys(&owner.id, author)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|key| key.sk)
+        .collect();
+    ids.sort_by(|a, b| b.cmp(a));
+    ids
+}
+
+/// Waits (bounded) until `stored_entries` answers `expected`.
+pub async fn stored_entries_become(
+    app: &TestApp,
+    owner: &TestUser,
+    author: Option<&str>,
+    expected: &[String],
+) {
+    let deadline = std::time::Instant::now() + STREAM_WAIT;
+    loop {
+        let stored = stored_entries(app, owner, author).await;
+        if stored == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}'s timeline stores {stored:?}, expected {expected:?} within {STREAM_WAIT:?}",
+            owner.username
+        );
+        tokio::time::sleep(STREAM_POLL).await;
+    }
 }
