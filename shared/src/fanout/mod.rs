@@ -8,6 +8,7 @@
 //! that starts at it; every write is conditioned on the record's `eventID`, so a record
 //! processed twice changes nothing twice.
 
+pub mod messages;
 pub mod notifications;
 pub mod record;
 
@@ -17,13 +18,19 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use crate::state::AppState;
 pub use record::{Change, ChangeKind};
 
+/// Every rule of one record, in turn (each idempotent, so a retry after a later one failed
+/// redoes nothing twice).
+async fn apply(state: &AppState, change: &Change) -> crate::error::ApiResult<()> {
+    notifications::apply(state, change).await
+}
+
 /// Processes one batch in order; answers the first record that failed (and so the ones after it)
 /// as the batch item failure Lambda retries from.
 pub async fn handle(state: &AppState, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     for raw in &event.records {
         let outcome = match Change::from_record(raw) {
-            Ok(change) => notifications::apply(state, &change).await,
+            Ok(change) => apply(state, &change).await,
             Err(err) => Err(err),
         };
         if let Err(err) = outcome {
