@@ -10,6 +10,7 @@
 
 pub mod messages;
 pub mod notifications;
+pub mod recent_images;
 pub mod record;
 
 use aws_lambda_events::event::dynamodb::Event;
@@ -21,7 +22,8 @@ pub use record::{Change, ChangeKind};
 /// Every rule of one record, in turn (each idempotent, so a retry after a later one failed
 /// redoes nothing twice).
 async fn apply(state: &AppState, change: &Change) -> crate::error::ApiResult<()> {
-    notifications::apply(state, change).await
+    notifications::apply(state, change).await?;
+    recent_images::apply(state, change).await
 }
 
 /// Processes one batch in order; answers the first record that failed (and so the ones after it)

@@ -333,3 +333,24 @@ async fn a_message_notifies_from_the_stream_once_and_live() {
     assert_eq!(invoke(&app, &[late]).await, None);
     assert_eq!(unread_notifications(&app, &b).await, 0);
 }
+
+#[tokio::test]
+async fn recent_images_follow_image_posts_in_and_out() {
+    let (app, _slot) = posts_app().await;
+    let star = fixture_user(&app).await;
+    let fan = fixture_user(&app).await;
+    let me = fixture_user(&app).await;
+    follow(&app, &fan, &star.id).await.expect(200);
+    let first = create_post(&app, &star, "one").await;
+    create_post(&app, &star, "two").await;
+    suggestions_once_images(&app, &me, &star.id, 2).await;
+    delete(
+        &app,
+        &format!("/api/posts/{first}"),
+        Some(&star.access_token),
+    )
+    .await
+    .expect(200);
+    let (response, _) = suggestions_once_images(&app, &me, &star.id, 1).await;
+    assert!(response.ddb_calls() <= 9, "{}", response.ddb_calls());
+}
