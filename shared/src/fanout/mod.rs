@@ -22,8 +22,9 @@ pub use record::{Change, ChangeKind};
 /// Every rule of one record, in turn (each idempotent, so a retry after a later one failed
 /// redoes nothing twice).
 async fn apply(state: &AppState, change: &Change) -> crate::error::ApiResult<()> {
-    notifications::apply(state, change).await?;
-    recent_images::apply(state, change).await
+    // Boxed: the rules' nested futures otherwise overflow the compiler's layout depth.
+    Box::pin(notifications::apply(state, change)).await?;
+    Box::pin(recent_images::apply(state, change)).await
 }
 
 /// Processes one batch in order; answers the first record that failed (and so the ones after it)
