@@ -3,7 +3,8 @@
 //! (`Db::take_budget`, 1 UpdateItem). A spent budget answers 429 with `Retry-After` and the
 //! envelope. The limits are configuration (`RATE_LIMIT_<ACTION>=<max>/<window secs>`).
 
-use crate::error::ApiResult;
+use crate::db::throttle::BudgetSpend;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::time::now_epoch;
 
@@ -133,6 +134,24 @@ pub async fn take(state: &AppState, action: Action, subject: &str) -> ApiResult<
         .await?
         .map(|_| ())
         .map_err(|spent| spent.into_error(action.message()))
+}
+
+/// One `action` by `subject` for a transaction to count along with the write it guards
+/// (`db::throttle::BudgetSpend`); [`refused`] is the 429 when the transaction refuses it.
+pub fn spend(state: &AppState, action: Action, subject: &str) -> BudgetSpend {
+    let limit = state.config.limit(action);
+    BudgetSpend {
+        action: action.name(),
+        subject: subject.to_string(),
+        max: limit.max,
+        window_secs: limit.window_secs,
+        now: now_epoch(),
+    }
+}
+
+/// The 429 of a spent budget (`Retry-After` included).
+pub fn refused(action: Action, spent: &BudgetSpend) -> ApiError {
+    spent.exhausted().into_error(action.message())
 }
 
 /// Gives one `action` back (an attempt that turned out not to count). 1 UpdateItem.

@@ -402,11 +402,23 @@ pub async fn send_message(
         // Not the conversation between these two users: the caller is not its participant.
         return Err(conversation_not_found());
     }
-    crate::limits::take(state, crate::limits::Action::Message, &me.id).await?;
     let source = match (message_type, file, media_key) {
         (MESSAGE_TYPE_IMAGE, Some(bytes), _) => Some(MediaSource::Bytes(bytes)),
         (MESSAGE_TYPE_IMAGE, None, Some(key)) => Some(MediaSource::UploadKey(key.to_string())),
         _ => None,
+    };
+    // An image takes its budget before its bytes reach S3; a text message counts it in its
+    // own transaction (one round trip less).
+    let budget = match source {
+        Some(_) => {
+            crate::limits::take(state, crate::limits::Action::Message, &me.id).await?;
+            None
+        }
+        None => Some(crate::limits::spend(
+            state,
+            crate::limits::Action::Message,
+            &me.id,
+        )),
     };
     let media = match source {
         Some(source) => Some(state.media.accept(&me.id, source, Purpose::Message).await?),
@@ -424,14 +436,14 @@ pub async fn send_message(
         read_at: None,
         created_at: crate::time::now_rfc3339(),
     };
-    let mut outcome = state.db.send_message(&message).await;
+    let mut outcome = state.db.send_message(&message, budget.as_ref()).await;
     if matches!(outcome, Ok(Err(SendRefusal::NotParticipant)))
         && non_empty(&input.conversation_id).is_none()
     {
         // Naming only the recipient starts the conversation, as a first message in the app does
         // (the recipient's existence and blocks are checked there); then the send goes through.
         outcome = match create_or_get_conversation(state, me, recipient_id).await {
-            Ok(_) => state.db.send_message(&message).await,
+            Ok(_) => state.db.send_message(&message, budget.as_ref()).await,
             Err(err) => Err(err),
         };
     }
@@ -439,6 +451,9 @@ pub async fn send_message(
         Ok(Ok(())) => None,
         Ok(Err(SendRefusal::NotParticipant)) => Some(conversation_not_found()),
         Ok(Err(SendRefusal::Blocked)) => Some(blocked()),
+        Ok(Err(SendRefusal::Budget)) => budget
+            .as_ref()
+            .map(|spent| crate::limits::refused(crate::limits::Action::Message, spent)),
         Err(err) => Some(err),
     };
     if let Some(err) = refusal {
@@ -453,27 +468,10 @@ pub async fn send_message(
     )]);
     let view = message_json(state, &message, &users).await;
     let event = Event::NewMessage(view.clone());
-    // The recipient's `message` notification collapses per conversation (a repeat while it is
-    // unread is 1 UpdateItem); it travels with `new_message` over one connections Query.
-    let preview = match &message.content {
-        Some(content) => content.clone(),
-        None => "sent a photo".to_string(),
-    };
-    let notification = crate::notifications::NewNotification::new(
-        crate::notifications::NotificationType::Message,
-        recipient_id,
-    )
-    .conversation(&message.conversation_id)
-    .preview(&preview);
-    let recipient_events = async {
-        let mut events = vec![event.clone()];
-        if let Some(stored) = crate::notifications::store(state, me, &notification).await {
-            events.push(Event::Notification(stored));
-        }
-        state.realtime.push_all_to_user(recipient_id, &events).await
-    };
+    // The recipient's `message` notification follows from the table's stream (`fanout`);
+    // `new_message` stays here, pushed before the answer (0.1 ms p50 against ~47 ms).
     tokio::join!(
-        recipient_events,
+        state.realtime.push_to_user(recipient_id, &event),
         state.realtime.push_to_user_except(&me.id, origin, &event),
     );
     Ok(view)

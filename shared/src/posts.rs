@@ -385,9 +385,11 @@ impl Toggle {
     }
 }
 
-/// Likes/unlikes or saves/unsaves a visible post and answers the whole post as it is after the
-/// write (exact counters): 1 GetItem + 1 BatchGetItem (visibility and the viewer's flags),
-/// 1 TransactWriteItems, 1 GetItem. A request that changes nothing spends no write.
+/// Likes/unlikes or saves/unsaves a visible post and answers the whole post as this request
+/// left it: 1 GetItem + 1 BatchGetItem (visibility and the viewer's flags), 1 TransactWriteItems.
+/// A request that changes nothing spends no write. The answered counter is the consistent
+/// pre-read's plus this request's own ±1 (no read-back): the stored counter is exact (the
+/// transaction's ADD), the answer can miss other users' likes that landed meanwhile.
 pub async fn set_edge(
     state: &AppState,
     user: &UserRecord,
@@ -395,7 +397,7 @@ pub async fn set_edge(
     edge: PostEdge,
     want: Toggle,
 ) -> ApiResult<PostView> {
-    let (post, author, liked, saved) = visible_post(state, Some(&user.id), post_id).await?;
+    let (mut post, author, liked, saved) = visible_post(state, Some(&user.id), post_id).await?;
     let current = match edge {
         PostEdge::Like => liked,
         PostEdge::Save => saved,
@@ -420,9 +422,16 @@ pub async fn set_edge(
         (PostEdge::Save, true) => db.save_post(&post, &user.id).await?,
         (PostEdge::Save, false) => db.unsave_post(post_id, &user.id).await?,
     };
+    // `AlreadyThere` too: a concurrent request of this user made the same change after the
+    // pre-read, so the post holds it either way.
+    let delta = if on { 1 } else { -1 };
+    match edge {
+        PostEdge::Like => post.likes = (post.likes + delta).max(0),
+        PostEdge::Save => post.saves = (post.saves + delta).max(0),
+    }
+    // `likedBy` needs no change: it lists the viewer exactly when `liked` (see `likers`).
     // The `like` notification (or taking it back) follows from the table's stream (`fanout`).
-    let after = db.get_post(post_id).await?.ok_or_else(post_not_found)?;
-    Ok(PostView::build(state, &after, &author, flags).await)
+    Ok(PostView::build(state, &post, &author, flags).await)
 }
 
 /// A listing entry's post and author ids.

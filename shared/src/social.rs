@@ -129,16 +129,18 @@ impl Db {
     }
 }
 
-/// Up to three image URLs of a user's newest posts, for suggestions: one Query per user on
-/// the author's posts index (`POSTSBY#`), all users in parallel.
+/// Up to three image URLs of each user's newest image posts, for suggestions: 1 BatchGetItem
+/// of the items the stream keeps (`db::recent_images`).
 pub async fn recent_images(
     db: &Db,
     media: &Media,
     user_ids: &[String],
 ) -> ApiResult<HashMap<String, Vec<String>>> {
-    let keys_per_user =
-        futures_util::future::try_join_all(user_ids.iter().map(|id| db.recent_image_keys(id, 3)))
-            .await?;
+    let mut keys_per_user = db.recent_images_of(user_ids).await?;
+    let keys_per_user: Vec<Vec<String>> = user_ids
+        .iter()
+        .map(|id| keys_per_user.remove(id).unwrap_or_default())
+        .collect();
     let mut images = HashMap::with_capacity(user_ids.len());
     for (id, media_keys) in user_ids.iter().zip(keys_per_user) {
         let mut urls = Vec::with_capacity(media_keys.len());

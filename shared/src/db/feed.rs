@@ -145,32 +145,3 @@ impl Db {
         Ok(per_author.into_iter().flatten().collect())
     }
 }
-
-impl Db {
-    /// The media keys of a user's newest image posts (at most `limit`): 1 Query of the
-    /// author's image listing + the posts' keys read from the listing entries.
-    pub async fn recent_image_keys(&self, user_id: &str, limit: usize) -> ApiResult<Vec<String>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", keys::GSI1PK)
-            .expression_attribute_values(":pk", s(keys::posts_by(user_id)))
-            .filter_expression("mediaType = :image")
-            .expression_attribute_values(":image", s("image"))
-            .projection_expression("mediaKey")
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit * 4).unwrap_or(i32::MAX))
-            .send()
-            .await?;
-        Ok(out
-            .items
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|item| super::listing::string_attr(item, "mediaKey").map(str::to_string))
-            .take(limit)
-            .collect())
-    }
-}

@@ -48,6 +48,11 @@ impl Key {
     }
 }
 
+/// A user's newest image posts, for suggestions (kept by the stream: `db::recent_images`).
+pub fn recent_images(user_id: &str) -> Key {
+    Key::new(user_pk(user_id), "RECENTIMAGES")
+}
+
 pub fn user_pk(user_id: &str) -> String {
     format!("USER#{user_id}")
 }

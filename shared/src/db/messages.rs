@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use super::keys;
+use super::throttle::BudgetSpend;
 use super::{cancellation_reasons, n, s, Db, Item};
 use crate::error::ApiResult;
 use crate::pagination::{PageRequest, Start};
@@ -43,6 +44,8 @@ pub enum SendRefusal {
     /// The sender or the recipient is not a participant of that conversation.
     NotParticipant,
     Blocked,
+    /// The sender's message budget (counted in the transaction) is spent.
+    Budget,
 }
 
 /// One page of a Query: `Start::After` continues from a cursor; an offset first walks the keys
@@ -143,10 +146,12 @@ impl Db {
     }
 
     /// Stores the message, moves both memberships (last message, activity, counts) and the
-    /// recipient's unread counters, and checks participation and blocks: 1 TransactWriteItems.
+    /// recipient's unread counters, checks participation and blocks, and counts `budget` (the
+    /// sender's rate limit, when the caller did not take it before): 1 TransactWriteItems.
     pub async fn send_message(
         &self,
         message: &MessageRecord,
+        budget: Option<&BudgetSpend>,
     ) -> ApiResult<Result<(), SendRefusal>> {
         let mut stored: Item = serde_dynamo::to_item(message)?;
         stored.extend(keys::message(&message.conversation_id, &message.id).to_item());
@@ -180,7 +185,7 @@ impl Db {
                 .condition_expression("attribute_not_exists(PK)")
                 .build()
         };
-        let writes = vec![
+        let mut writes = vec![
             TransactWriteItem::builder()
                 .put(
                     Put::builder()
@@ -220,6 +225,10 @@ impl Db {
                 ))?)
                 .build(),
         ];
+        // Last, so the indices above keep their meaning in the cancellation reasons.
+        if let Some(budget) = budget {
+            writes.push(item(budget.update(&self.table)?));
+        }
         match self
             .client
             .transact_write_items()
@@ -235,6 +244,8 @@ impl Db {
                         .is_some_and(|r| r == "ConditionalCheckFailed")
                 };
                 match cancellation_reasons(&err) {
+                    // A spent budget first: a refused sender learns nothing else.
+                    Some(r) if budget.is_some() && failed(6, &r) => Ok(Err(SendRefusal::Budget)),
                     Some(r) if failed(4, &r) || failed(5, &r) => Ok(Err(SendRefusal::Blocked)),
                     Some(r) if failed(1, &r) || failed(2, &r) => {
                         Ok(Err(SendRefusal::NotParticipant))

@@ -15,6 +15,7 @@ pub mod listing;
 pub mod messages;
 pub mod notifications;
 pub mod posts;
+pub mod recent_images;
 pub mod reports;
 pub mod search;
 pub mod search_history;

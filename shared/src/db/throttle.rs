@@ -2,7 +2,7 @@
 //! conditional UpdateItem counts an event and refuses it past the limit in the same step, so
 //! concurrent requests can never pass a budget together (the old read-check-write could).
 
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{ReturnValue, Update};
 
 use super::keys;
 use super::{n, Db};
@@ -26,6 +26,46 @@ impl Exhausted {
         ApiError::TooManyRequests {
             message: message.into(),
             retry_after_secs: self.retry_after_secs,
+        }
+    }
+}
+
+/// One event of a budget, to be counted inside another write's transaction (the event and the
+/// count then happen together or not at all, in the caller's round trip).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetSpend {
+    pub action: &'static str,
+    pub subject: String,
+    pub max: u32,
+    pub window_secs: i64,
+    pub now: i64,
+}
+
+impl BudgetSpend {
+    /// The transaction's Update: the same counting and refusal as `Db::take_budget`.
+    pub fn update(&self, table: &str) -> ApiResult<Update> {
+        let (index, ends) = window_of(self.now, self.window_secs);
+        Ok(Update::builder()
+            .table_name(table)
+            .set_key(Some(
+                keys::budget(self.action, &self.subject, index).to_item(),
+            ))
+            .update_expression("ADD #count :one SET windowEnds = :ends, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#count) OR #count < :max")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(self.max))
+            .expression_attribute_values(":ends", n(ends))
+            .expression_attribute_values(":ttl", n(ends.saturating_add(60)))
+            .build()?)
+    }
+
+    /// What a refused spend answers: the time left in its window.
+    pub fn exhausted(&self) -> Exhausted {
+        let (_, ends) = window_of(self.now, self.window_secs);
+        Exhausted {
+            retry_after_secs: u64::try_from((ends - self.now).max(1)).unwrap_or(1),
         }
     }
 }

@@ -8,7 +8,9 @@
 //! that starts at it; every write is conditioned on the record's `eventID`, so a record
 //! processed twice changes nothing twice.
 
+pub mod messages;
 pub mod notifications;
+pub mod recent_images;
 pub mod record;
 pub mod timeline;
 
@@ -18,16 +20,22 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use crate::state::AppState;
 pub use record::{Change, ChangeKind};
 
+/// Every rule of one record, in turn (each idempotent, so a retry after a later one failed
+/// redoes nothing twice).
+async fn apply(state: &AppState, change: &Change) -> crate::error::ApiResult<()> {
+    // Boxed: the rules' nested futures otherwise overflow the compiler's layout depth.
+    Box::pin(notifications::apply(state, change)).await?;
+    Box::pin(recent_images::apply(state, change)).await?;
+    Box::pin(timeline::apply(state, change)).await
+}
+
 /// Processes one batch in order; answers the first record that failed (and so the ones after it)
 /// as the batch item failure Lambda retries from.
 pub async fn handle(state: &AppState, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     for raw in &event.records {
         let outcome = match Change::from_record(raw) {
-            Ok(change) => match notifications::apply(state, &change).await {
-                Ok(()) => timeline::apply(state, &change).await,
-                Err(err) => Err(err),
-            },
+            Ok(change) => apply(state, &change).await,
             Err(err) => Err(err),
         };
         if let Err(err) = outcome {

@@ -10,6 +10,7 @@
 //! | post INSERT / MODIFY of the caption     | `mention`s (a caption edit: the newly named)   |
 //! | follow edge INSERT                      | `follow`, or `follow_accept` for an accepted request |
 //! | follow request INSERT                   | `follow_request`                               |
+//! | direct message INSERT                   | `message` to the recipient (`fanout::messages`) |
 //!
 //! Everything else in the stream (counters, notifications themselves, markers) is ignored.
 
@@ -41,6 +42,8 @@ pub enum Source {
     FollowRequest,
     /// A user's profile item (counters, settings).
     Profile,
+    /// A direct message (`CONV#` / `MSG#`).
+    Message,
     /// Nothing notifies of it.
     Other,
 }
@@ -70,6 +73,8 @@ impl Source {
             } else {
                 Self::Other
             }
+        } else if key.pk.starts_with("CONV#") && sk.starts_with(keys::MESSAGE_PREFIX) {
+            Self::Message
         } else {
             Self::Other
         }
@@ -92,6 +97,7 @@ pub async fn apply(state: &AppState, change: &Change) -> ApiResult<()> {
         }
         (Source::FollowEdge, ChangeKind::Insert) => follow(state, change).await,
         (Source::FollowRequest, ChangeKind::Insert) => follow_request(state, change).await,
+        (Source::Message, ChangeKind::Insert) => super::messages::message(state, change).await,
         _ => Ok(()),
     }
 }

@@ -231,3 +231,126 @@ async fn a_caption_edit_notifies_only_the_newly_mentioned() {
     unread_becomes(&app, &first, 1).await;
     unread_becomes(&app, &second, 1).await;
 }
+
+/// The stream record of a direct message's INSERT, as Lambda delivers it.
+fn message_record(conversation: &str, from: &TestUser, to: &TestUser, content: &str) -> Value {
+    let id = ulid::Ulid::new().to_string();
+    let keys = json!({
+        "PK": { "S": format!("CONV#{conversation}") },
+        "SK": { "S": format!("MSG#{id}") },
+    });
+    let mut image = json!({
+        "id": { "S": id },
+        "conversationId": { "S": conversation },
+        "senderId": { "S": from.id },
+        "recipientId": { "S": to.id },
+        "messageType": { "S": "text" },
+        "content": { "S": content },
+        "isRead": { "BOOL": false },
+        "createdAt": { "S": "2026-12-01T10:00:00.000Z" },
+    });
+    image["PK"] = keys["PK"].clone();
+    image["SK"] = keys["SK"].clone();
+    json!({
+        "eventID": ulid::Ulid::new().to_string(),
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": STREAM_ARN,
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1764583200,
+            "Keys": keys,
+            "NewImage": image,
+            "SequenceNumber": "300",
+            "SizeBytes": 300,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    })
+}
+
+#[tokio::test]
+async fn a_message_notifies_from_the_stream_once_and_live() {
+    let (app, _slot) = posts_app().await;
+    let (a, b) = (fixture_user(&app).await, fixture_user(&app).await);
+    let conversation = crate::messages::conversation_between(&app, &a, &b).await;
+    let mut socket = app.ws(&b).await;
+    let sent = crate::messages::send_text(&app, &a, &b, &conversation, "from the stream").await;
+    sent.expect(201);
+    assert_eq!(
+        sent.ddb_calls(),
+        4,
+        "auth + the transaction (budget in it) + the two new_message push Queries"
+    );
+    // `new_message` from the request, then the `notification` from the stream.
+    let frame = socket
+        .expect_event("new_message", Duration::from_secs(5))
+        .await;
+    assert_eq!(frame["data"]["content"], "from the stream");
+    let frame = socket
+        .expect_event("notification", Duration::from_secs(10))
+        .await;
+    assert_eq!(frame["data"]["type"], "message", "{frame}");
+    assert_eq!(frame["data"]["conversationId"], conversation.as_str());
+    assert_eq!(frame["data"]["preview"], "from the stream");
+    assert_eq!(frame["data"]["actor"]["_id"], a.id.as_str());
+    let listed = listed_becomes(&app, &b, "?type=message", 1).await;
+    assert_eq!(listed.data()["notifications"][0]["isRead"], false);
+    unread_becomes(&app, &b, 1).await;
+    // The sender hears nothing of their own message.
+    assert_eq!(unread_notifications(&app, &a).await, 0);
+
+    // One record replayed, in one batch and again: still one notification, counted once.
+    let record = message_record(&conversation, &a, &b, "replayed");
+    assert_eq!(invoke(&app, &[record.clone(), record.clone()]).await, None);
+    assert_eq!(invoke(&app, &[record]).await, None);
+    let listed = listed_becomes(&app, &b, "?type=message", 1).await;
+    assert_eq!(listed.data()["notifications"][0]["preview"], "replayed");
+    assert_eq!(unread_notifications(&app, &b).await, 1);
+
+    // Blocked: the record of a message sent just before the block notifies nobody new.
+    app.request(
+        Method::PUT,
+        &format!(
+            "/api/notifications/{}/read",
+            listed.data()["notifications"][0]["_id"]
+                .as_str()
+                .unwrap_or_default()
+        ),
+        Some(&b.access_token),
+        Some(json!({})),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/users/{}/block", a.id),
+        Some(&b.access_token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let late = message_record(&conversation, &a, &b, "before the block");
+    assert_eq!(invoke(&app, &[late]).await, None);
+    assert_eq!(unread_notifications(&app, &b).await, 0);
+}
+
+#[tokio::test]
+async fn recent_images_follow_image_posts_in_and_out() {
+    let (app, _slot) = posts_app().await;
+    let star = fixture_user(&app).await;
+    let fan = fixture_user(&app).await;
+    let me = fixture_user(&app).await;
+    follow(&app, &fan, &star.id).await.expect(200);
+    let first = create_post(&app, &star, "one").await;
+    create_post(&app, &star, "two").await;
+    suggestions_once_images(&app, &me, &star.id, 2).await;
+    delete(
+        &app,
+        &format!("/api/posts/{first}"),
+        Some(&star.access_token),
+    )
+    .await
+    .expect(200);
+    let (response, _) = suggestions_once_images(&app, &me, &star.id, 1).await;
+    assert!(response.ddb_calls() <= 9, "{}", response.ddb_calls());
+}

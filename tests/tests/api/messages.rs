@@ -295,9 +295,9 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     first.expect(201);
     assert_eq!(
         first.ddb_calls(),
-        7,
-        "auth + the message budget + 1 transaction + 1 Query per side for the pushes + the message notification \
-         (first of a conversation: a refresh that finds none unread, then its transaction)"
+        4,
+        "auth + 1 transaction (the message budget in it) + 1 Query per side for the pushes \
+         (the message notification is the stream's)"
     );
     let message = first.data();
     assert_eq!(message["content"], "one");
@@ -311,8 +311,8 @@ async fn reading_a_conversation_marks_it_read_and_counts_go_down_exactly() {
     second.expect(201);
     assert_eq!(
         second.ddb_calls(),
-        6,
-        "auth + the message budget + 1 transaction + 2 push Queries + 1 UpdateItem refreshing the unread notification"
+        4,
+        "auth + 1 transaction (with the budget) + 2 push Queries"
     );
     sent(&app, &a, &b, &conversation, "three").await;
     assert_eq!(unread(&app, &b).await, 3);

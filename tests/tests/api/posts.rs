@@ -410,10 +410,10 @@ async fn likes_are_idempotent_and_exact() {
     first.expect(200);
     assert_eq!(first.data()["likes"], 1);
     assert_eq!(first.data()["isLiked"], true);
-    assert!(
-        first.ddb_calls() <= 5,
-        "auth + post + relation + transaction + count (the notification is the stream's): {}",
-        first.ddb_calls()
+    assert_eq!(
+        first.ddb_calls(),
+        4,
+        "auth + post + relation + transaction; the count is the pre-read's + 1 (no read-back)"
     );
     for _ in 0..3 {
         let again = like(&app, &fan, &id).await;
@@ -425,6 +425,17 @@ async fn likes_are_idempotent_and_exact() {
     let off = unlike(&app, &fan, &id).await;
     off.expect(200);
     assert_eq!(off.data()["likes"], 1);
+    assert_eq!(off.ddb_calls(), 4, "auth + post + relation + transaction");
+    let saved = app
+        .post(
+            &format!("/api/posts/{id}/save"),
+            Some(&fan.access_token),
+            json!({}),
+        )
+        .await;
+    saved.expect(200);
+    assert_eq!(saved.data()["isSaved"], true);
+    assert_eq!(saved.ddb_calls(), 4, "auth + post + relation + transaction");
     assert_eq!(off.data()["isLiked"], false);
     let off_again = unlike(&app, &fan, &id).await;
     off_again.expect(200);

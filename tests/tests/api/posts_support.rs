@@ -269,3 +269,35 @@ pub async fn stored_entries_become(
         tokio::time::sleep(STREAM_POLL).await;
     }
 }
+
+/// `me`'s suggestions once `user`'s card shows `images` recent images (they come from the
+/// table's stream, so a little after the posts): the list and that card. Bounded wait.
+pub async fn suggestions_once_images(
+    app: &TestApp,
+    me: &TestUser,
+    user: &str,
+    images: usize,
+) -> (TestResponse, Value) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let response = app
+            .get("/api/users/suggested?limit=30", Some(&me.access_token))
+            .await;
+        response.expect(200);
+        let card = response
+            .data()
+            .as_array()
+            .and_then(|list| list.iter().find(|u| u["_id"] == user).cloned());
+        if let Some(card) = card {
+            if card["recentImages"].as_array().map(Vec::len) == Some(images) {
+                return (response, card);
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{user} did not show {images} recent images: {}",
+            response.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
