@@ -3,11 +3,17 @@
 
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::config::Config;
+use crate::db::conflicts::LostRaces;
 use crate::metrics::DdbCallCounter;
+
+/// Attempts per DynamoDB call (throttling, 5xx, lost transaction races), within the operation
+/// timeout.
+const DYNAMODB_MAX_ATTEMPTS: u32 = 4;
 
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -37,6 +43,13 @@ impl Clients {
     pub fn new(sdk: &SdkConfig, config: &Config) -> Self {
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
             .interceptor(DdbCallCounter)
+            // A lost race (a transaction conflict) is retried, and soon: it is not an overload.
+            .retry_classifier(LostRaces)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(DYNAMODB_MAX_ATTEMPTS)
+                    .with_initial_backoff(Duration::from_millis(20)),
+            )
             .build();
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(config.s3_force_path_style)

@@ -138,7 +138,17 @@ const RETRYABLE_CODES: &[&str] = &[
     "SlowDown",
     "ServiceUnavailable",
     "InternalServerError",
+    // A race with another transaction, still lost after the SDK's retries (db::conflicts).
+    "TransactionConflictException",
 ];
+
+/// A cancelled transaction whose reasons name a conflict: a race lost, not a refusal.
+fn lost_a_race<E: ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("TransactionCanceledException")
+        && err
+            .message()
+            .is_some_and(|message| message.contains("TransactionConflict"))
+}
 
 impl<E, R> From<SdkError<E, R>> for ApiError
 where
@@ -155,7 +165,8 @@ where
                 if service
                     .err()
                     .code()
-                    .is_some_and(|code| RETRYABLE_CODES.contains(&code)) =>
+                    .is_some_and(|code| RETRYABLE_CODES.contains(&code))
+                    || lost_a_race(service.err()) =>
             {
                 Self::Unavailable { detail }
             }

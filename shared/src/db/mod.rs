@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod blocks;
 pub mod comments;
+pub mod conflicts;
 pub mod connections;
 pub mod conversations;
 pub mod directory;

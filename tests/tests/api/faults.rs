@@ -2,7 +2,8 @@
 //! proxy that throttles every DynamoDB call, every route of `docs/openapi.yaml` answers 503 with
 //! `Retry-After` (or its documented non-DynamoDB answer), never a 500 and never past the
 //! configured timeout; and a like, a follow, a message and a comment whose transaction fails leave
-//! nothing behind, then succeed exactly once after recovery.
+//! nothing behind, then succeed exactly once after recovery; a transaction that lost a race
+//! (`TransactionConflict`) is retried by the SDK and counts once.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -95,6 +96,10 @@ const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#Provision
 const FORWARD: u8 = 0;
 const THROTTLE_ALL: u8 = 1;
 const THROTTLE_TRANSACTIONS: u8 = 2;
+/// The next TransactWriteItems loses a race (`TransactionConflict`), then calls are forwarded.
+const CONFLICT_ONCE: u8 = 3;
+
+const CONFLICTED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]","CancellationReasons":[{"Code":"None"},{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]}"#;
 
 /// A loopback AWS endpoint: DynamoDB calls are throttled or forwarded per `mode`; everything
 /// else (S3, SES) goes to `upstream`, or is answered 503 without one.
@@ -103,6 +108,8 @@ struct Proxy {
     mode: AtomicU8,
     /// DynamoDB calls answered with the throttling error.
     throttled: AtomicUsize,
+    /// Transactions answered with a lost race.
+    conflicts: AtomicUsize,
     client: reqwest::Client,
 }
 
@@ -136,6 +143,20 @@ async fn proxy_handler(
         if fail {
             proxy.throttled.fetch_add(1, Ordering::SeqCst);
             return throttled();
+        }
+        if target.ends_with(".TransactWriteItems")
+            && proxy
+                .mode
+                .compare_exchange(CONFLICT_ONCE, FORWARD, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            proxy.conflicts.fetch_add(1, Ordering::SeqCst);
+            return (
+                StatusCode::BAD_REQUEST,
+                [("content-type", "application/x-amz-json-1.0")],
+                CONFLICTED,
+            )
+                .into_response();
         }
     }
     let Some(upstream) = &proxy.upstream else {
@@ -180,6 +201,7 @@ async fn spawn_proxy(upstream: Option<String>, mode: u8) -> (Arc<Proxy>, String)
         upstream,
         mode: AtomicU8::new(mode),
         throttled: AtomicUsize::new(0),
+        conflicts: AtomicUsize::new(0),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -611,4 +633,39 @@ async fn a_failed_transaction_leaves_no_partial_write_and_the_retry_succeeds_onc
     let seen = get_post(&app, Some(&fan), &post).await;
     assert_eq!(count(&seen, "comments"), 1, "{}", seen.body);
     assert_eq!(comments_of(&app, &fan, &post).await, vec!["kept comment"]);
+}
+
+#[tokio::test]
+async fn a_transaction_that_lost_a_race_is_retried_and_counts_once() {
+    let (app, proxy) = proxied_app().await;
+    let author = app.signed_in_user().await;
+    let fan = app.signed_in_user().await;
+
+    // A message's transaction (the message, both memberships, the unread counter and the
+    // sender's budget) loses a race once: the send still lands, once.
+    let conversation = conversation_between(&app, &fan, &author).await;
+    let unread_before = unread_of(&app, &author).await;
+    proxy.mode.store(CONFLICT_ONCE, Ordering::SeqCst);
+    send_text(&app, &fan, &author, &conversation, "raced")
+        .await
+        .expect(201);
+    assert_eq!(
+        proxy.conflicts.load(Ordering::SeqCst),
+        1,
+        "the race was run"
+    );
+    assert_eq!(
+        messages_in(&app, &author, &conversation).await,
+        vec!["raced"]
+    );
+    assert_eq!(unread_of(&app, &author).await, unread_before + 1);
+
+    // A comment's likewise.
+    let post = create_post(&app, &author, "raced").await;
+    proxy.mode.store(CONFLICT_ONCE, Ordering::SeqCst);
+    add_comment(&app, &fan, &post, None, "raced comment").await;
+    assert_eq!(proxy.conflicts.load(Ordering::SeqCst), 2);
+    assert_eq!(comments_of(&app, &fan, &post).await, vec!["raced comment"]);
+    let seen = get_post(&app, Some(&fan), &post).await;
+    assert_eq!(count(&seen, "comments"), 1, "{}", seen.body);
 }
