@@ -11,6 +11,7 @@ use crate::db::listing::{contains_key, take_item, ListSource};
 use crate::db::posts::PostRecord;
 use crate::db::users::UserRecord;
 use crate::error::{ApiError, ApiResult};
+use crate::limits::{self, Action};
 use crate::notifications::{NewNotification, NotificationType};
 use crate::pagination::{PageRequest, Pagination};
 use crate::posts::visible_post;
@@ -92,7 +93,8 @@ fn comment_not_found() -> ApiError {
 }
 
 /// Comments on a visible post (or replies to one of its top-level comments):
-/// 1 GetItem + 1 BatchGetItem (visibility) + 1 TransactWriteItems.
+/// 1 GetItem + 1 BatchGetItem (visibility) + 1 TransactWriteItems, which also counts the
+/// author's comment budget (a spent one is a 429 and stores nothing).
 pub async fn create_comment(
     state: &AppState,
     author: &UserRecord,
@@ -103,11 +105,13 @@ pub async fn create_comment(
     let content = validate_content(raw_content)?;
     let parent = parent.map(str::trim).filter(|p| !p.is_empty());
     visible_post(state, Some(&author.id), post_id).await?;
+    let budget = limits::spend(state, Action::Comment, &author.id);
     match state
         .db
-        .create_comment(post_id, &author.id, &content, parent)
+        .create_comment(post_id, &author.id, &content, parent, &budget)
         .await?
     {
+        CreateOutcome::Budget => Err(limits::refused(Action::Comment, &budget)),
         CreateOutcome::Created(comment) => {
             // `comment`, `reply` and `mention` notifications follow from the table's stream.
             Ok(CommentView::build(state, &comment, author, Some(&author.id), false).await)

@@ -8,7 +8,6 @@ use axum::Router;
 use serde::Deserialize;
 use shared::auth::{AuthUser, MaybeAuthUser};
 use shared::http::{created, done, ok, ApiJson};
-use shared::limits::{self, Action};
 use shared::pagination::ListQuery;
 use shared::posts::Toggle;
 use shared::{ApiResult, AppState};
@@ -62,7 +61,6 @@ async fn create_comment(
     Path(post_id): Path<String>,
     ApiJson(body): ApiJson<CommentBody>,
 ) -> ApiResult<impl IntoResponse> {
-    limits::take(&state, Action::Comment, auth.id()).await?;
     let comment = shared::comments::create_comment(
         &state,
         &auth.user,
@@ -101,7 +99,6 @@ async fn create_reply(
     Path((post_id, comment_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<CommentBody>,
 ) -> ApiResult<impl IntoResponse> {
-    limits::take(&state, Action::Comment, auth.id()).await?;
     let reply = shared::comments::create_comment(
         &state,
         &auth.user,

@@ -10,6 +10,7 @@ use super::follows::{delete_any, delete_existing, put_new};
 use super::keys::{self, Key};
 use super::likers::{self, RecentLikers};
 use super::posts::failed_at;
+use super::throttle::BudgetSpend;
 use super::{n, s, Db, Item};
 use crate::error::{ApiError, ApiResult};
 use crate::time::now_rfc3339;
@@ -58,18 +59,21 @@ pub enum CreateOutcome {
     Created(Box<CommentRecord>),
     PostMissing,
     ParentMissing,
+    /// The author's comment budget (counted in the transaction) is spent.
+    Budget,
 }
 
 impl Db {
     /// A new comment or reply: the comment, the author's pointer, the post's counter (and the
-    /// parent's `repliesCount`) in 1 TransactWriteItems. The parent must be a top-level comment
-    /// of the same post.
+    /// parent's `repliesCount`) and the author's rate-limit `budget` in 1 TransactWriteItems.
+    /// The parent must be a top-level comment of the same post.
     pub async fn create_comment(
         &self,
         post_id: &str,
         author_id: &str,
         content: &str,
         parent: Option<&str>,
+        budget: &BudgetSpend,
     ) -> ApiResult<CreateOutcome> {
         let now = now_rfc3339();
         let record = CommentRecord {
@@ -113,8 +117,17 @@ impl Db {
                 .build()?;
             writes.push(TransactWriteItem::builder().update(update).build());
         }
+        // Last, so the indices above keep their meaning in the cancellation reasons.
+        let budget_at = writes.len();
+        writes.push(
+            TransactWriteItem::builder()
+                .update(budget.update(&self.table)?)
+                .build(),
+        );
         match self.transact_with_reasons(writes).await? {
             None => Ok(CreateOutcome::Created(Box::new(record))),
+            // A spent budget first: a refused author learns nothing else.
+            Some(reasons) if failed_at(&reasons, budget_at) => Ok(CreateOutcome::Budget),
             Some(reasons) if failed_at(&reasons, 2) => Ok(CreateOutcome::PostMissing),
             Some(reasons) if failed_at(&reasons, 3) => Ok(CreateOutcome::ParentMissing),
             Some(_) => Err(ApiError::conflict(

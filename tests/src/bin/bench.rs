@@ -764,6 +764,7 @@ async fn main() {
     }
     round_trips(&stack).await;
     stream_latency(&stack, 50).await;
+    timeline_scale(&stack).await;
     if quick {
         return;
     }
@@ -1113,4 +1114,247 @@ async fn next_notification(socket: &mut Socket, started: Instant) -> Option<f64>
             _ => return None,
         }
     }
+}
+
+/// The benchmark's own handle on the table (the same configuration as the local stack).
+async fn bench_state() -> shared::state::AppState {
+    let env: std::collections::HashMap<String, String> = env_pairs().into_iter().collect();
+    let config = shared::Config::from_map(&env).unwrap_or_else(|e| panic!("configuration: {e}"));
+    shared::state::AppState::new(config).await
+}
+
+/// Puts items 25 per BatchWriteItem, 8 calls at a time (setup only: edges nobody made by hand).
+async fn put_items(state: &shared::state::AppState, items: Vec<shared::db::Item>) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    use futures_util::stream::{self, StreamExt};
+    let chunks: Vec<Vec<WriteRequest>> = items
+        .chunks(25)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .filter_map(|item| {
+                    PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .ok()
+                })
+                .map(|put| WriteRequest::builder().put_request(put).build())
+                .collect()
+        })
+        .collect();
+    stream::iter(chunks)
+        .for_each_concurrent(8, |chunk| async {
+            let mut pending = chunk;
+            while !pending.is_empty() {
+                let out = state
+                    .db
+                    .client
+                    .batch_write_item()
+                    .request_items(&state.db.table, pending)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("BatchWriteItem: {e:?}"));
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&state.db.table))
+                    .unwrap_or_default();
+            }
+        })
+        .await;
+}
+
+/// An edge item with only what the fanout reads: its key and the two ids.
+fn edge_item(pk: String, sk: String, follower: &str, followee: &str) -> shared::db::Item {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    shared::db::Item::from([
+        ("PK".to_string(), S(pk)),
+        ("SK".to_string(), S(sk)),
+        ("followerId".to_string(), S(follower.to_string())),
+        ("followeeId".to_string(), S(followee.to_string())),
+    ])
+}
+
+/// A post INSERT record as Lambda delivers it.
+fn post_insert_record(post_id: &str, author_id: &str) -> Value {
+    let image = json!({
+        "PK": { "S": format!("POST#{post_id}") },
+        "SK": { "S": "POST" },
+        "postId": { "S": post_id },
+        "authorId": { "S": author_id },
+        "caption": { "S": "fan-out bench" },
+        "mediaKey": { "S": format!("posts/{author_id}/{post_id}.jpg") },
+        "mediaType": { "S": "image" },
+        "createdAt": { "S": "2026-12-01T12:00:00.000Z" },
+        "updatedAt": { "S": "2026-12-01T12:00:00.000Z" },
+    });
+    json!({
+        "eventID": ulid::Ulid::new().to_string(),
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/bench/stream/2026-12-01T12:00:00.000",
+        "dynamodb": {
+            "Keys": { "PK": image["PK"].clone(), "SK": image["SK"].clone() },
+            "NewImage": image,
+            "SequenceNumber": "1",
+            "SizeBytes": 200,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    })
+}
+
+/// Polls `user`'s timeline until it lists something (bounded); answers the last round trips.
+async fn settled_timeline(stack: &Stack, token: &str) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, calls, answer) = stack
+            .call(
+                reqwest::Method::GET,
+                "/api/posts/timeline",
+                Some(token),
+                None,
+            )
+            .await;
+        let listed = answer["data"]["posts"].as_array().map_or(0, Vec::len);
+        if status == 200 && listed > 0 {
+            return calls;
+        }
+        assert!(Instant::now() < deadline, "the timeline stayed empty");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Issue 12's timeline figures: what one post costs the fanout function for 10 / 1 000 / 10 000
+/// followers (follower edges written straight into the table; the handler called in process
+/// with the JSON Lambda sends), and the timeline read's round trips for readers following
+/// 1 / 50 / 500 accounts, and one large account on top.
+async fn timeline_scale(stack: &Stack) {
+    let state = bench_state().await;
+    println!("## Timeline fan-out on write\n");
+    println!("One post INSERT record through `fanout::handle` (the author's GetItem, the follower Query, the entries 25 per BatchWriteItem, 8 in flight).\n");
+    println!("| followers | entries written | BatchWriteItem calls | fanout handler (ms) | per entry (ms) |");
+    println!("|---|---|---|---|---|");
+    for followers in [10usize, 1_000, 10_000] {
+        let (author_id, _) = stack.new_member().await;
+        let fans: Vec<String> = (0..followers)
+            .map(|_| ulid::Ulid::new().to_string())
+            .collect();
+        put_items(
+            &state,
+            fans.iter()
+                .map(|fan| {
+                    edge_item(
+                        format!("USER#{author_id}"),
+                        format!("FOLLOWER#{fan}"),
+                        fan,
+                        &author_id,
+                    )
+                })
+                .collect(),
+        )
+        .await;
+        let post_id = ulid::Ulid::new().to_string();
+        let event = serde_json::from_value(
+            json!({ "Records": [post_insert_record(&post_id, &author_id)] }),
+        )
+        .unwrap_or_else(|e| panic!("event: {e}"));
+        let started = Instant::now();
+        let response = shared::fanout::handle(&state, event).await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "the fan-out failed"
+        );
+        // The first and the last follower have the entry.
+        for fan in [&fans[0], &fans[followers - 1]] {
+            let stored = state
+                .db
+                .timeline_entry_keys(fan, None)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(stored.len(), 1, "{fan} has no entry");
+        }
+        let entries = followers + 1;
+        println!(
+            "| {followers} | {entries} | {} | {ms:.0} | {:.2} |",
+            entries.div_ceil(25),
+            ms / entries as f64
+        );
+    }
+    println!();
+
+    println!("## Timeline read by number of follows\n");
+    println!("| reader follows | GET /api/posts/timeline round trips (auth included) |");
+    println!("|---|---|");
+    let (author_id, author) = stack.new_member().await;
+    stack.upload("/api/posts", &author, "file").await;
+    let (star_id, star) = stack.new_member().await;
+    stack.upload("/api/posts", &star, "file").await;
+    state
+        .db
+        .mark_large_account(&star_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for follows in [1usize, 50, 500] {
+        let (reader_id, reader) = stack.new_member().await;
+        let (status, _, _) = stack
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/follow/{author_id}/follow"),
+                Some(&reader),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, 200, "follow");
+        put_items(
+            &state,
+            (1..follows)
+                .map(|_| {
+                    let other = ulid::Ulid::new().to_string();
+                    edge_item(
+                        format!("USER#{reader_id}"),
+                        format!("FOLLOWING#{other}"),
+                        &reader_id,
+                        &other,
+                    )
+                })
+                .collect(),
+        )
+        .await;
+        let calls = settled_timeline(stack, &reader).await;
+        println!("| {follows} | {calls} |");
+        if follows == 500 {
+            let (status, _, _) = stack
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/api/follow/{star_id}/follow"),
+                    Some(&reader),
+                    Some(json!({})),
+                )
+                .await;
+            assert_eq!(status, 200, "follow the large account");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let calls = loop {
+                let (_, calls, answer) = stack
+                    .call(
+                        reqwest::Method::GET,
+                        "/api/posts/timeline",
+                        Some(&reader),
+                        None,
+                    )
+                    .await;
+                if answer["data"]["posts"].as_array().map_or(0, Vec::len) >= 2 {
+                    break calls;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the large account was not merged"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            println!("| 500 + 1 large account (merged at read time) | {calls} |");
+        }
+    }
+    println!();
 }

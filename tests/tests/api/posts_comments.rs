@@ -47,6 +47,11 @@ async fn comments_and_replies_are_listed_with_their_counts() {
 
     let first = comment(&app, &fan, &post, "  Amazing photo!  ", None).await;
     first.expect(201);
+    assert_eq!(
+        first.ddb_calls(),
+        4,
+        "auth + post + visibility + 1 transaction (the budget in it)"
+    );
     assert_eq!(first.data()["content"], "Amazing photo!");
     assert_eq!(first.data()["postId"], post.as_str());
     assert_eq!(first.data()["userId"]["_id"], fan.id.as_str());
@@ -58,6 +63,7 @@ async fn comments_and_replies_are_listed_with_their_counts() {
 
     let reply = comment(&app, &author, &post, "glad you like it", Some(&first_id)).await;
     reply.expect(201);
+    assert_eq!(reply.ddb_calls(), 4, "a reply costs the same");
     assert_eq!(reply.data()["parentCommentId"], first_id.as_str());
     let reply_id = reply.data()["_id"].as_str().unwrap_or_default().to_string();
     let reply2 = app
