@@ -12,10 +12,10 @@ use time::OffsetDateTime;
 use crate::db::keys;
 use crate::db::listing::{string_attr, ListSource};
 use crate::db::posts::day_string;
+use crate::db::users::UserRecord;
 use crate::db::Item;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{encode_cursor, PageRequest, Pagination, Start};
-use crate::db::users::UserRecord;
 use crate::posts::{hydrate, hydrate_followed, PostView};
 use crate::state::AppState;
 

@@ -149,7 +149,11 @@ impl Db {
 
     /// The keys of `owner`'s timeline entries, all of them or only `author`'s: 1 Query per
     /// 1 MB (an unfollow's, a block's or an account deletion's clean-up, off the request path).
-    pub async fn timeline_entry_keys(&self, owner: &str, author: Option<&str>) -> ApiResult<Vec<Key>> {
+    pub async fn timeline_entry_keys(
+        &self,
+        owner: &str,
+        author: Option<&str>,
+    ) -> ApiResult<Vec<Key>> {
         let query = self
             .client
             .query()
@@ -169,7 +173,12 @@ impl Db {
 
     /// Adds `author` to (or takes it out of) `user`'s `followedLarge` set; nothing when the
     /// user's item is gone.
-    pub async fn set_followed_large(&self, user: &str, author: &str, follows: bool) -> ApiResult<()> {
+    pub async fn set_followed_large(
+        &self,
+        user: &str,
+        author: &str,
+        follows: bool,
+    ) -> ApiResult<()> {
         let action = if follows {
             "ADD followedLarge :author"
         } else {
@@ -249,7 +258,10 @@ mod tests {
         );
         item.insert("largeAccount".into(), AttributeValue::Bool(true));
         let read: crate::db::users::UserRecord = serde_dynamo::from_item(item).expect("a user");
-        assert_eq!(read.followed_large, vec!["01A".to_string(), "01B".to_string()]);
+        assert_eq!(
+            read.followed_large,
+            vec!["01A".to_string(), "01B".to_string()]
+        );
         assert!(read.large_account);
     }
 

@@ -171,7 +171,10 @@ async fn maybe_became_large(state: &AppState, change: &Change) -> ApiResult<()> 
     let before = number(change.old.as_ref(), "followersCount");
     let after = number(change.new.as_ref(), "followersCount");
     let marked = matches!(
-        change.new.as_ref().and_then(|item| item.get("largeAccount")),
+        change
+            .new
+            .as_ref()
+            .and_then(|item| item.get("largeAccount")),
         Some(AttributeValue::Bool(true))
     );
     if marked || before > limit || after <= limit {
@@ -181,10 +184,7 @@ async fn maybe_became_large(state: &AppState, change: &Change) -> ApiResult<()> 
     // Marked first, then the followers read: a follow that saw the account unmarked is in that
     // read, one that comes later sees the mark (`followed`).
     state.db.mark_large_account(&user).await?;
-    let followers = state
-        .db
-        .partition_ids(&user, keys::FOLLOWER_PREFIX)
-        .await?;
+    let followers = state.db.partition_ids(&user, keys::FOLLOWER_PREFIX).await?;
     stream::iter(followers.into_iter().map(|follower| {
         let (db, user) = (state.db.clone(), user.clone());
         async move { db.set_followed_large(&follower, &user, true).await }

@@ -33,9 +33,7 @@ async fn a_follow_copies_recent_posts_in_and_an_unfollow_takes_them_out() {
 
     unfollow(&app, &me, &author.id).await.expect(200);
     // Off the page at once (the read checks the follow edge), out of the table soon after.
-    let page = app
-        .get("/api/posts/timeline", Some(&me.access_token))
-        .await;
+    let page = app.get("/api/posts/timeline", Some(&me.access_token)).await;
     page.expect(200);
     assert_eq!(post_ids(&page), Vec::<String>::new());
     stored_entries_become(&app, &me, Some(&author.id), &[]).await;
@@ -199,7 +197,11 @@ async fn a_large_account_is_merged_at_read_time_instead_of_fanned_out() {
     let merged = app
         .get("/api/posts/timeline", Some(&fans[2].access_token))
         .await;
-    assert_eq!(merged.ddb_calls(), 4, "auth + entries + the star's posts + hydration");
+    assert_eq!(
+        merged.ddb_calls(),
+        4,
+        "auth + entries + the star's posts + hydration"
+    );
     let plain = app
         .get("/api/posts/timeline", Some(&reader.access_token))
         .await;
@@ -267,7 +269,13 @@ async fn a_replayed_post_record_writes_each_entry_once() {
             .unwrap_or_else(|e| panic!("invoking fanout: {e}"));
         assert_eq!(failed, None);
     }
-    assert_eq!(stored_entries(&app, &follower, None).await, vec![post.clone()]);
-    assert_eq!(stored_entries(&app, &author, None).await, vec![post.clone()]);
+    assert_eq!(
+        stored_entries(&app, &follower, None).await,
+        vec![post.clone()]
+    );
+    assert_eq!(
+        stored_entries(&app, &author, None).await,
+        vec![post.clone()]
+    );
     timeline_becomes(&app, &follower, std::slice::from_ref(&post)).await;
 }
