@@ -45,6 +45,9 @@ pub struct Config {
     /// Fan-out on write serves accounts with at most this many followers
     /// (`TIMELINE_FANOUT_MAX_FOLLOWERS`, default 10 000); larger ones are merged at read time.
     pub timeline_fanout_max_followers: i64,
+    /// The stream rebuilds the popular-accounts item of suggestions at most this often
+    /// (`POPULAR_REFRESH_SECONDS`, default 60), so follows do not all write one hot item.
+    pub popular_refresh_seconds: i64,
 }
 
 impl Config {
@@ -373,6 +376,7 @@ impl Config {
             hash_queue,
             social: SocialConfig::from_lookup(&get)?,
             timeline_fanout_max_followers: number("TIMELINE_FANOUT_MAX_FOLLOWERS", 10_000)?,
+            popular_refresh_seconds: number("POPULAR_REFRESH_SECONDS", 60)?,
         })
     }
 }

@@ -1,17 +1,16 @@
 //! Finding people: prefix search over the search index, and suggestions (friends of friends
-//! first, then the most followed accounts from the sharded `PopularIndex`).
+//! first, then the most followed accounts), read from small items the table's stream keeps
+//! (`fanout::suggestions`, `fanout::recent_images`).
 
 use std::collections::{HashMap, HashSet};
 
-use futures_util::future::try_join_all;
 use serde::Serialize;
 
-use crate::db::follows::{POPULAR_INDEX, POPULAR_SHARDS, POPULAR_SHARD_ATTR};
 use crate::db::keys::{self, SEARCH_PREFIX_LEN};
 use crate::db::listing::{contains_key, string_attr, take_item};
-use crate::db::s;
 use crate::db::search::{matches, normalize_term, rank};
 use crate::db::users::UserRecord;
+use crate::db::{popular, recent_follows, recent_images, s};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::views::UserCard;
@@ -85,130 +84,141 @@ pub struct SuggestedUser {
     pub recent_images: Vec<String>,
 }
 
-/// Followees whose own followings are read for friends-of-friends.
-const FRIENDS_SAMPLED: usize = 10;
-const FRIENDS_OF_FRIEND_READ: i32 = 50;
-const POPULAR_READ_PER_SHARD: i32 = 20;
-const MAX_CANDIDATES: usize = 50;
+/// My newest followees whose own newest followees seed friends-of-friends.
+const SEEDS: i32 = 10;
+/// Keys each candidate costs in the BatchGetItem: profile, blocks both ways, my request to it, my
+/// edge to it (the seeds are only my newest followees), its recent images.
+const KEYS_PER_CANDIDATE: usize = 6;
+/// Candidates read: one BatchGetItem (100 keys) for the default limit, a little more than `limit`
+/// for larger ones (their exclusions), never more than 3 BatchGetItems.
+fn candidates_for(limit: usize) -> usize {
+    (100 / KEYS_PER_CANDIDATE).max(limit + limit / 2).min(50)
+}
 
 /// Suggestions for `me`: never me, never someone I follow, asked to follow or blocked, nor
-/// someone who blocked me. Reads: 1 Query of my followings, up to 10 Queries of friends'
-/// followings and 4 of the popular index (in parallel), 1 BatchGetItem per 25 candidates
-/// (profiles and the exclusion edges), then 1 BatchGetItem of the suggestions' recent images.
+/// someone who blocked me, nor an inactive account. Reads (after auth):
+/// 1. 1 Query of my newest followees (GSI1 `FOLLOWINGOF#me`, none when I follow nobody);
+/// 2. 1 BatchGetItem of their `RECENTFOLLOWS` items (friends of friends, `db::recent_follows`)
+///    and the `POPULAR` item (`db::popular`), both kept by the stream;
+/// 3. 1 BatchGetItem of the candidates' profiles, exclusion keys and `RECENTIMAGES` items (one
+///    more per 16 candidates past the first 16, for limits past 10).
 pub async fn suggested_users(
     state: &AppState,
     me: &UserRecord,
     limit: usize,
 ) -> ApiResult<Vec<SuggestedUser>> {
     let db = &state.db;
-    // My blocks and sent requests are checked per candidate in the BatchGetItem below (their
-    // keys are known), not read as lists: 2 Queries less.
-    let followees = db.partition_ids(&me.id, keys::FOLLOWING_PREFIX).await?;
-    let mut excluded: HashSet<String> = followees.iter().cloned().collect();
-    excluded.insert(me.id.clone());
-
-    let friends_of_friends = try_join_all(followees.iter().take(FRIENDS_SAMPLED).map(|friend| {
-        db.client
+    let seeds: Vec<String> = if me.following_count > 0 {
+        let out = db
+            .client
             .query()
             .table_name(&db.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(keys::user_pk(friend)))
-            .expression_attribute_values(":prefix", s(keys::FOLLOWING_PREFIX))
-            .projection_expression("SK")
-            .limit(FRIENDS_OF_FRIEND_READ)
-            .send()
-    }));
-    let popular = try_join_all((0..POPULAR_SHARDS).map(|shard| {
-        db.client
-            .query()
-            .table_name(&db.table)
-            .index_name(POPULAR_INDEX)
-            .key_condition_expression("#shard = :shard")
-            .expression_attribute_names("#shard", POPULAR_SHARD_ATTR)
-            .expression_attribute_values(":shard", s(format!("POPULAR#{shard}")))
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_values(":pk", s(keys::following_list(&me.id)))
+            .projection_expression("followeeId")
             .scan_index_forward(false)
-            .limit(POPULAR_READ_PER_SHARD)
+            .limit(SEEDS)
             .send()
-    }));
-    let (friends_of_friends, popular) = futures_util::try_join!(friends_of_friends, popular)?;
+            .await?;
+        out.items()
+            .iter()
+            .filter_map(|item| string_attr(item, "followeeId").map(str::to_string))
+            .collect()
+    } else {
+        Vec::new()
+    };
 
+    let mut wanted: Vec<keys::Key> = seeds.iter().map(|id| keys::recent_follows(id)).collect();
+    wanted.push(keys::popular_accounts());
+    let mut found = db.get_items(&wanted, false).await?;
+    let mut excluded: HashSet<&str> = seeds.iter().map(String::as_str).collect();
+    excluded.insert(&me.id);
     let mut mutuals: HashMap<String, usize> = HashMap::new();
-    for out in &friends_of_friends {
-        for item in out.items() {
-            if let Some(id) =
-                string_attr(item, keys::SK).and_then(|sk| sk.strip_prefix(keys::FOLLOWING_PREFIX))
-            {
-                if !excluded.contains(id) {
-                    *mutuals.entry(id.to_string()).or_default() += 1;
-                }
+    for seed in &seeds {
+        let Some(item) = take_item(&mut found, &keys::recent_follows(seed)) else {
+            continue;
+        };
+        for id in recent_follows::followees_in(&item) {
+            if !excluded.contains(id.as_str()) {
+                *mutuals.entry(id).or_default() += 1;
             }
         }
     }
-    // Friends of friends first, most mutual connections first, before the cut below.
+    let popular = take_item(&mut found, &keys::popular_accounts())
+        .map(|item| popular::popular_in(&item))
+        .unwrap_or_default();
+
+    // Friends of friends first, most mutual connections first, then the popular accounts.
     let mut candidates: Vec<String> = mutuals.keys().cloned().collect();
     candidates.sort_by(|a, b| mutuals[b].cmp(&mutuals[a]).then(a.cmp(b)));
-    for out in &popular {
-        for item in out.items() {
-            if let Some(id) = string_attr(item, keys::PK).and_then(|pk| pk.strip_prefix("USER#")) {
-                if !excluded.contains(id) && !mutuals.contains_key(id) {
-                    candidates.push(id.to_string());
-                }
-            }
+    for id in popular {
+        if !excluded.contains(id.as_str()) && !mutuals.contains_key(&id) {
+            candidates.push(id);
         }
     }
-    // Each candidate costs four keys (profile, blocks both ways, my request to it): 25 per
-    // BatchGetItem call.
-    candidates.truncate(MAX_CANDIDATES);
+    candidates.truncate(candidates_for(limit));
     let exclusions = |id: &str| {
         [
             keys::block(id, &me.id),
             keys::block(&me.id, id),
             keys::sent_follow_request(&me.id, id),
+            keys::following(&me.id, id),
         ]
     };
-    let mut wanted: Vec<keys::Key> = Vec::with_capacity(candidates.len() * 4);
+    let mut wanted: Vec<keys::Key> = Vec::with_capacity(candidates.len() * KEYS_PER_CANDIDATE);
     for id in &candidates {
         wanted.push(keys::user(id));
+        wanted.push(keys::recent_images(id));
         wanted.extend(exclusions(id));
     }
-    let mut found = db.get_items(&wanted, false).await?;
-    let mut users: Vec<UserRecord> = Vec::new();
+    let mut found = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        db.get_items(&wanted, false).await?
+    };
+    let mut users: Vec<(UserRecord, Vec<String>)> = Vec::new();
     for id in &candidates {
         if exclusions(id).iter().any(|key| contains_key(&found, key)) {
             continue;
         }
         if let Some(item) = take_item(&mut found, &keys::user(id)) {
             let user: UserRecord = serde_dynamo::from_item(item)?;
+            // A private account's posts never reach someone who does not follow it (and every
+            // candidate here is someone the viewer does not follow).
+            let images = match take_item(&mut found, &keys::recent_images(id)) {
+                Some(item) if !user.is_private => recent_images::shown_in(&item),
+                _ => Vec::new(),
+            };
             if user.is_active() {
-                users.push(user);
+                users.push((user, images));
             }
         }
     }
-    users.sort_by(|a, b| {
-        let mutual = |u: &UserRecord| mutuals.get(&u.id).copied().unwrap_or_default();
+    let mutual = |u: &UserRecord| mutuals.get(&u.id).copied().unwrap_or_default();
+    users.sort_by(|(a, _), (b, _)| {
         mutual(b)
             .cmp(&mutual(a))
             .then(b.followers_count.cmp(&a.followers_count))
             .then(a.username.cmp(&b.username))
     });
     users.truncate(limit);
-    // A private account's posts never reach someone who does not follow it (and every candidate
-    // here is someone the viewer does not follow).
-    let ids: Vec<String> = users
-        .iter()
-        .filter(|u| !u.is_private)
-        .map(|u| u.id.clone())
-        .collect();
-    let mut images = crate::social::recent_images(db, &state.media, &ids).await?;
     let mut suggestions = Vec::with_capacity(users.len());
-    for user in users {
+    for (user, media_keys) in users {
+        let mut recent_images = Vec::with_capacity(media_keys.len());
+        for key in &media_keys {
+            if let Some(url) = state.media.url(key).await {
+                recent_images.push(url);
+            }
+        }
         suggestions.push(SuggestedUser {
             profile_picture: match &user.profile_picture_key {
                 Some(key) => state.media.url(key).await,
                 None => None,
             },
-            mutual_count: mutuals.get(&user.id).copied().unwrap_or_default(),
-            recent_images: images.remove(&user.id).unwrap_or_default(),
+            mutual_count: mutual(&user),
+            recent_images,
             id: user.id,
             username: user.username,
             full_name: user.full_name,

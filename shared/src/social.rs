@@ -9,7 +9,6 @@ use crate::db::listing::contains_key;
 use crate::db::users::UserRecord;
 use crate::db::{Db, Item};
 use crate::error::ApiResult;
-use crate::media::Media;
 
 /// The viewer's standing with an account's owner.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -127,31 +126,6 @@ impl Db {
         };
         Ok(Some((user, relation, found)))
     }
-}
-
-/// Up to three image URLs of each user's newest image posts, for suggestions: 1 BatchGetItem
-/// of the items the stream keeps (`db::recent_images`).
-pub async fn recent_images(
-    db: &Db,
-    media: &Media,
-    user_ids: &[String],
-) -> ApiResult<HashMap<String, Vec<String>>> {
-    let mut keys_per_user = db.recent_images_of(user_ids).await?;
-    let keys_per_user: Vec<Vec<String>> = user_ids
-        .iter()
-        .map(|id| keys_per_user.remove(id).unwrap_or_default())
-        .collect();
-    let mut images = HashMap::with_capacity(user_ids.len());
-    for (id, media_keys) in user_ids.iter().zip(keys_per_user) {
-        let mut urls = Vec::with_capacity(media_keys.len());
-        for key in &media_keys {
-            if let Some(url) = media.url(key).await {
-                urls.push(url);
-            }
-        }
-        images.insert(id.clone(), urls);
-    }
-    Ok(images)
 }
 
 #[cfg(test)]

@@ -53,6 +53,17 @@ pub fn recent_images(user_id: &str) -> Key {
     Key::new(user_pk(user_id), "RECENTIMAGES")
 }
 
+/// A user's newest followees, the seeds of friends-of-friends suggestions (kept by the stream:
+/// `db::recent_follows`).
+pub fn recent_follows(user_id: &str) -> Key {
+    Key::new(user_pk(user_id), "RECENTFOLLOWS")
+}
+
+/// The most followed accounts, refreshed by the stream from `PopularIndex` (`db::popular`).
+pub fn popular_accounts() -> Key {
+    Key::new("POPULAR", "ACCOUNTS")
+}
+
 pub fn user_pk(user_id: &str) -> String {
     format!("USER#{user_id}")
 }

@@ -1,5 +1,5 @@
 //! The table's stream (NEW_AND_OLD_IMAGES), processed by the `fanout` function: the side effects
-//! others see later (notifications, their pushes, mentions, timeline entries) are derived here
+//! others see later (notifications, their pushes, mentions, timeline entries, what suggestions read) are derived here
 //! from the item a request wrote, not inside the request. Lambda hands over `DynamoDBEvent` batches; the local
 //! stack polls moto's stream and calls [`handle`] with the same JSON (`local/src/streams.rs`).
 //!
@@ -12,6 +12,7 @@ pub mod messages;
 pub mod notifications;
 pub mod recent_images;
 pub mod record;
+pub mod suggestions;
 pub mod timeline;
 
 use aws_lambda_events::event::dynamodb::Event;
@@ -26,6 +27,7 @@ async fn apply(state: &AppState, change: &Change) -> crate::error::ApiResult<()>
     // Boxed: the rules' nested futures otherwise overflow the compiler's layout depth.
     Box::pin(notifications::apply(state, change)).await?;
     Box::pin(recent_images::apply(state, change)).await?;
+    Box::pin(suggestions::apply(state, change)).await?;
     Box::pin(timeline::apply(state, change)).await
 }
 

@@ -28,6 +28,7 @@ mod search_history;
 mod social_signin;
 mod social_support;
 mod stories;
+mod suggestions;
 mod template;
 mod timeline;
 mod tokens;
