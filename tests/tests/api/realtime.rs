@@ -18,6 +18,8 @@ const WITHIN: Duration = Duration::from_secs(1);
 /// whole suite in parallel), and that has no acknowledgement to start the clock from.
 const PROCESSING: Duration = Duration::from_secs(5);
 const QUIET: Duration = Duration::from_millis(300);
+/// What comes from the table's stream (the poller, then the fanout handler) may take longer.
+const STREAMED: Duration = Duration::from_secs(10);
 
 async fn connection_record_exists(app: &TestApp, connection_id: &str) -> bool {
     let out = app
@@ -86,6 +88,12 @@ async fn messages_reach_every_connection_over_rest_and_over_the_socket() {
         assert_eq!(frame["data"]["_id"], id.as_str());
         assert_eq!(frame["data"]["content"], "over rest");
         assert_eq!(frame["data"]["senderId"]["_id"], a.id.as_str());
+        assert_eq!(frame["data"]["conversationId"], conversation.as_str());
+    }
+    // The `message` notification follows from the table's stream, to b's devices only.
+    for socket in [&mut b_phone, &mut b_laptop] {
+        let frame = socket.expect_event("notification", STREAMED).await;
+        assert_eq!(frame["data"]["type"], "message");
         assert_eq!(frame["data"]["conversationId"], conversation.as_str());
     }
 
