@@ -1163,15 +1163,29 @@ async fn put_items(state: &shared::state::AppState, items: Vec<shared::db::Item>
         .await;
 }
 
-/// An edge item with only what the fanout reads: its key and the two ids.
-fn edge_item(pk: String, sk: String, follower: &str, followee: &str) -> shared::db::Item {
+/// One side of a follow edge as `Db::follow` writes it: `following` (the follower's partition)
+/// or the followee's mirror.
+fn edge_item(follower: &str, followee: &str, following: bool) -> shared::db::Item {
     use aws_sdk_dynamodb::types::AttributeValue::S;
-    shared::db::Item::from([
-        ("PK".to_string(), S(pk)),
-        ("SK".to_string(), S(sk)),
-        ("followerId".to_string(), S(follower.to_string())),
-        ("followeeId".to_string(), S(followee.to_string())),
-    ])
+    use shared::db::keys;
+    let (key, list) = if following {
+        (
+            keys::following(follower, followee),
+            keys::following_list(follower),
+        )
+    } else {
+        (
+            keys::follower(followee, follower),
+            keys::followers_list(followee),
+        )
+    };
+    let mut item = key.to_item();
+    item.insert(keys::GSI1PK.into(), S(list));
+    item.insert(keys::GSI1SK.into(), S(ulid::Ulid::new().to_string()));
+    item.insert("followerId".into(), S(follower.to_string()));
+    item.insert("followeeId".into(), S(followee.to_string()));
+    item.insert("createdAt".into(), S("2026-12-01T12:00:00.000Z".into()));
+    item
 }
 
 /// A post INSERT record as Lambda delivers it.
@@ -1225,65 +1239,13 @@ async fn settled_timeline(stack: &Stack, token: &str) -> u32 {
     }
 }
 
-/// Issue 12's timeline figures: what one post costs the fanout function for 10 / 1 000 / 10 000
-/// followers (follower edges written straight into the table; the handler called in process
-/// with the JSON Lambda sends), and the timeline read's round trips for readers following
-/// 1 / 50 / 500 accounts, and one large account on top.
+/// Issue 12's timeline figures: the timeline read's round trips for readers following 1 / 50 /
+/// 500 accounts, and one large account on top; then what one post costs the fanout function for
+/// 10 / 1 000 / 10 000 followers (follower edges written straight into the table; the handler
+/// called in process with the JSON Lambda sends). Reads first: the 11 000 edges and entries
+/// written after them keep the local stream poller busy for a while.
 async fn timeline_scale(stack: &Stack) {
     let state = bench_state().await;
-    println!("## Timeline fan-out on write\n");
-    println!("One post INSERT record through `fanout::handle` (the author's GetItem, the follower Query, the entries 25 per BatchWriteItem, 8 in flight).\n");
-    println!("| followers | entries written | BatchWriteItem calls | fanout handler (ms) | per entry (ms) |");
-    println!("|---|---|---|---|---|");
-    for followers in [10usize, 1_000, 10_000] {
-        let (author_id, _) = stack.new_member().await;
-        let fans: Vec<String> = (0..followers)
-            .map(|_| ulid::Ulid::new().to_string())
-            .collect();
-        put_items(
-            &state,
-            fans.iter()
-                .map(|fan| {
-                    edge_item(
-                        format!("USER#{author_id}"),
-                        format!("FOLLOWER#{fan}"),
-                        fan,
-                        &author_id,
-                    )
-                })
-                .collect(),
-        )
-        .await;
-        let post_id = ulid::Ulid::new().to_string();
-        let event = serde_json::from_value(
-            json!({ "Records": [post_insert_record(&post_id, &author_id)] }),
-        )
-        .unwrap_or_else(|e| panic!("event: {e}"));
-        let started = Instant::now();
-        let response = shared::fanout::handle(&state, event).await;
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        assert!(
-            response.batch_item_failures.is_empty(),
-            "the fan-out failed"
-        );
-        // The first and the last follower have the entry.
-        for fan in [&fans[0], &fans[followers - 1]] {
-            let stored = state
-                .db
-                .timeline_entry_keys(fan, None)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(stored.len(), 1, "{fan} has no entry");
-        }
-        let entries = followers + 1;
-        println!(
-            "| {followers} | {entries} | {} | {ms:.0} | {:.2} |",
-            entries.div_ceil(25),
-            ms / entries as f64
-        );
-    }
-    println!();
-
     println!("## Timeline read by number of follows\n");
     println!("| reader follows | GET /api/posts/timeline round trips (auth included) |");
     println!("|---|---|");
@@ -1310,15 +1272,7 @@ async fn timeline_scale(stack: &Stack) {
         put_items(
             &state,
             (1..follows)
-                .map(|_| {
-                    let other = ulid::Ulid::new().to_string();
-                    edge_item(
-                        format!("USER#{reader_id}"),
-                        format!("FOLLOWING#{other}"),
-                        &reader_id,
-                        &other,
-                    )
-                })
+                .map(|_| edge_item(&reader_id, &ulid::Ulid::new().to_string(), true))
                 .collect(),
         )
         .await;
@@ -1355,6 +1309,52 @@ async fn timeline_scale(stack: &Stack) {
             };
             println!("| 500 + 1 large account (merged at read time) | {calls} |");
         }
+    }
+    println!();
+
+    println!("## Timeline fan-out on write\n");
+    println!("One post INSERT record through `fanout::handle` (the author's GetItem, the follower Query, the entries 25 per BatchWriteItem, 8 in flight).\n");
+    println!("| followers | entries written | BatchWriteItem calls | fanout handler (ms) | per entry (ms) |");
+    println!("|---|---|---|---|---|");
+    for followers in [10usize, 1_000, 10_000] {
+        let (author_id, _) = stack.new_member().await;
+        let fans: Vec<String> = (0..followers)
+            .map(|_| ulid::Ulid::new().to_string())
+            .collect();
+        put_items(
+            &state,
+            fans.iter()
+                .map(|fan| edge_item(fan, &author_id, false))
+                .collect(),
+        )
+        .await;
+        let post_id = ulid::Ulid::new().to_string();
+        let event = serde_json::from_value(
+            json!({ "Records": [post_insert_record(&post_id, &author_id)] }),
+        )
+        .unwrap_or_else(|e| panic!("event: {e}"));
+        let started = Instant::now();
+        let response = shared::fanout::handle(&state, event).await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "the fan-out failed"
+        );
+        // The first and the last follower have the entry.
+        for fan in [&fans[0], &fans[followers - 1]] {
+            let stored = state
+                .db
+                .timeline_entry_keys(fan, None)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(stored.len(), 1, "{fan} has no entry");
+        }
+        let entries = followers + 1;
+        println!(
+            "| {followers} | {entries} | {} | {ms:.0} | {:.2} |",
+            entries.div_ceil(25),
+            ms / entries as f64
+        );
     }
     println!();
 }
