@@ -62,3 +62,31 @@ impl Clients {
         }
     }
 }
+
+/// The `SecretString` of one Secrets Manager secret (name or ARN): 1 GetSecretValue, at
+/// start-up only.
+#[cfg(feature = "secrets")]
+pub async fn secret_string(sdk: &SdkConfig, id: &str) -> Result<String, String> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let out = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|err| {
+            format!(
+                "{:?}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&err)
+            )
+        })?;
+    out.secret_string
+        .filter(|secret| !secret.is_empty())
+        .ok_or_else(|| "the secret has no SecretString".to_string())
+}
+
+/// Without the `secrets` feature a function cannot read the secret: it is built for functions
+/// that never see a token.
+#[cfg(not(feature = "secrets"))]
+pub async fn secret_string(_sdk: &SdkConfig, _id: &str) -> Result<String, String> {
+    Err("this function is built without the secrets feature".into())
+}

@@ -9,8 +9,13 @@ use crate::limits::{Action, Limit};
 pub struct Config {
     pub table_name: String,
     pub media_bucket: String,
-    /// HMAC key for access tokens and for hashing single-use secrets. At least 32 bytes.
+    /// The master secret (`JWT_SECRET`, at least 32 bytes) from which the access-token key and
+    /// the key that hashes stored secrets are derived (`auth::tokens`). Empty until resolved
+    /// when only `JWT_SECRET_ID` is set, and in the functions that never see a token.
     pub jwt_secret: Vec<u8>,
+    /// The Secrets Manager secret holding it (`JWT_SECRET_ID`, name or ARN), read once at
+    /// start-up by the functions built with the `secrets` feature.
+    pub jwt_secret_id: Option<String>,
     pub mail_from: String,
     /// Where the links in emails point (the client app).
     pub app_base_url: String,
@@ -319,13 +324,12 @@ impl Config {
                 .unwrap_or(false)
         };
 
-        let jwt_secret = required("JWT_SECRET")?.into_bytes();
-        if jwt_secret.len() < 32 {
-            return Err(ConfigError::Invalid(
-                "JWT_SECRET",
-                "must be at least 32 bytes".into(),
-            ));
-        }
+        let jwt_secret = get("JWT_SECRET")
+            .filter(|v| !v.trim().is_empty())
+            .map(String::into_bytes)
+            .unwrap_or_default();
+        validate_jwt_secret(&jwt_secret).map_err(|why| ConfigError::Invalid("JWT_SECRET", why))?;
+        let jwt_secret_id = get("JWT_SECRET_ID").filter(|v| !v.trim().is_empty());
         let login_max_failures = number("LOGIN_MAX_FAILURES", 5)?;
         let mut rate_limits = HashMap::new();
         for action in Action::ALL {
@@ -346,6 +350,7 @@ impl Config {
             table_name: required("TABLE_NAME")?,
             media_bucket: required("MEDIA_BUCKET")?,
             jwt_secret,
+            jwt_secret_id,
             mail_from: required("MAIL_FROM")?,
             app_base_url: required("APP_BASE_URL")?.trim_end_matches('/').to_string(),
             media_base_url: get("MEDIA_BASE_URL")
@@ -379,6 +384,14 @@ impl Config {
             popular_refresh_seconds: number("POPULAR_REFRESH_SECONDS", 60)?,
         })
     }
+}
+
+/// A master secret is absent (empty) or at least 32 bytes.
+pub fn validate_jwt_secret(secret: &[u8]) -> Result<(), String> {
+    if !secret.is_empty() && secret.len() < 32 {
+        return Err("must be at least 32 bytes".into());
+    }
+    Ok(())
 }
 
 /// `RATE_LIMIT_<ACTION>`: the variable that configures an action's budget.

@@ -28,16 +28,35 @@ pub struct AppState {
 
 impl AppState {
     /// Start-up for a Lambda: configuration from the environment, or a panic that names what is missing.
+    /// With `JWT_SECRET_ID` (and no `JWT_SECRET`), the master secret is read from Secrets
+    /// Manager here, once per process.
     pub async fn from_env() -> Self {
-        let config = match Config::from_env() {
+        let mut config = match Config::from_env() {
             Ok(config) => config,
             Err(err) => panic!("configuration: {err}"),
         };
-        Self::new(config).await
+        let sdk = aws::load_sdk_config(&config).await;
+        if config.jwt_secret.is_empty() {
+            if let Some(id) = config.jwt_secret_id.clone() {
+                config.jwt_secret = match aws::secret_string(&sdk, &id).await {
+                    Ok(secret) => secret.into_bytes(),
+                    Err(err) => panic!("JWT_SECRET_ID {id}: {err}"),
+                };
+                if let Err(why) = crate::config::validate_jwt_secret(&config.jwt_secret) {
+                    panic!("the secret JWT_SECRET_ID names {why}");
+                }
+            }
+        }
+        Self::with_sdk(config, &sdk)
     }
 
     pub async fn new(config: Config) -> Self {
         let sdk = aws::load_sdk_config(&config).await;
+        Self::with_sdk(config, &sdk)
+    }
+
+    fn with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        let sdk = sdk.clone();
         let clients = Clients::new(&sdk, &config);
         let config = Arc::new(config);
         Self {

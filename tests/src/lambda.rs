@@ -44,6 +44,12 @@ impl FakeRuntime {
     /// Spawns the function binary `function` (built by `make test` before the suite) with the
     /// test configuration, pointed at the suite's moto.
     pub async fn function(function: &str) -> Self {
+        Self::function_with_env(function, &[]).await
+    }
+
+    /// `function` with some of the test configuration changed: `(name, Some(value))` sets a
+    /// variable, `(name, None)` takes it away.
+    pub async fn function_with_env(function: &str, changes: &[(&str, Option<&str>)]) -> Self {
         let binary = binary_dir().join(function);
         assert!(
             binary.exists(),
@@ -57,6 +63,12 @@ impl FakeRuntime {
                 key.into(),
                 std::env::var(key).unwrap_or_else(|_| "test".into()),
             ));
+        }
+        for (name, value) in changes {
+            env.retain(|(k, _)| k != name);
+            if let Some(value) = value {
+                env.push((name.to_string(), value.to_string()));
+            }
         }
         Self::start(&binary, &env)
             .await

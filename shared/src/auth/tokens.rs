@@ -1,5 +1,8 @@
 //! Access tokens are HS256 JWTs carrying the user's token version. Refresh tokens and emailed
-//! secrets are random; only their HMAC-SHA256 under the server secret is stored.
+//! secrets are random; only their HMAC-SHA256 is stored. Each use has its own key, derived from
+//! the master secret (`JWT_SECRET`, or Secrets Manager's `JWT_SECRET_ID`) with HMAC-SHA256 over
+//! a label, so a key that leaked from one use (a stored digest attacked offline, a token signing
+//! key) says nothing about the other.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -23,22 +26,54 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// The derivation labels: changing one rotates that key alone.
+const ACCESS_TOKEN_LABEL: &[u8] = b"insta/access-tokens/v1";
+const STORED_SECRET_LABEL: &[u8] = b"insta/stored-secrets/v1";
+
+/// HMAC-SHA256(master, label): a 32-byte key for one use.
+fn derive(master: &[u8], label: &[u8]) -> Option<Vec<u8>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(master).ok()?;
+    mac.update(label);
+    Some(mac.finalize().into_bytes().to_vec())
+}
+
 #[derive(Clone)]
-pub struct TokenKeys {
+struct SigningKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
-    hmac_key: Vec<u8>,
+}
+
+#[derive(Clone)]
+pub struct TokenKeys {
+    /// `None` without a master secret (a function that never sees tokens): nothing is issued
+    /// and every token is refused, never checked against a key derived from nothing.
+    signing: Option<SigningKeys>,
+    hmac_key: Option<Vec<u8>>,
     access_ttl: i64,
 }
 
 impl TokenKeys {
     pub fn new(config: &Config) -> Self {
+        let master = &config.jwt_secret;
+        let usable = |label| {
+            (!master.is_empty())
+                .then(|| derive(master, label))
+                .flatten()
+        };
         Self {
-            encoding: EncodingKey::from_secret(&config.jwt_secret),
-            decoding: DecodingKey::from_secret(&config.jwt_secret),
-            hmac_key: config.jwt_secret.clone(),
+            signing: usable(ACCESS_TOKEN_LABEL).map(|key| SigningKeys {
+                encoding: EncodingKey::from_secret(&key),
+                decoding: DecodingKey::from_secret(&key),
+            }),
+            hmac_key: usable(STORED_SECRET_LABEL),
             access_ttl: config.access_token_ttl_secs,
         }
+    }
+
+    fn signing(&self) -> ApiResult<&SigningKeys> {
+        self.signing
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("no JWT secret is configured for this function"))
     }
 
     pub fn issue_access(
@@ -55,16 +90,23 @@ impl TokenKeys {
             iat: now,
             exp: now + self.access_ttl,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|err| ApiError::internal(format!("jwt encode: {err}")))
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.signing()?.encoding,
+        )
+        .map_err(|err| ApiError::internal(format!("jwt encode: {err}")))
     }
 
     /// Verifies signature, algorithm (HS256 only: `alg: none` and others are refused) and expiry.
     pub fn decode_access(&self, token: &str) -> ApiResult<Claims> {
+        let Some(signing) = &self.signing else {
+            return Err(ApiError::unauthorized("Unauthorized - Invalid token"));
+        };
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        jsonwebtoken::decode::<Claims>(token, &signing.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|err| match err.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
@@ -76,7 +118,11 @@ impl TokenKeys {
 
     /// HMAC of a secret under the server key: what is stored instead of the secret itself.
     pub fn digest(&self, secret: &str) -> String {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.hmac_key) {
+        let Some(key) = &self.hmac_key else {
+            // No key: a digest nothing stored can equal (stored digests are never empty).
+            return String::new();
+        };
+        let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
             Ok(mac) => mac,
             // HMAC takes keys of any length.
             Err(_) => return String::new(),
@@ -204,6 +250,82 @@ mod tests {
         tampered.pop();
         tampered.push(if good.ends_with('A') { 'B' } else { 'A' });
         assert!(keys.decode_access(&tampered).is_err());
+    }
+
+    #[test]
+    fn tokens_and_digests_use_keys_derived_apart_from_the_master() {
+        let keys = keys();
+        let master = b"0123456789abcdef0123456789abcdef";
+        let claims = Claims {
+            sub: "U1".into(),
+            tv: 0,
+            role: Role::User,
+            iat: crate::time::now_epoch(),
+            exp: crate::time::now_epoch() + 600,
+        };
+        // Signed with the master itself, or with the digest key: refused.
+        for key in [
+            master.to_vec(),
+            derive(master, STORED_SECRET_LABEL).expect("key"),
+        ] {
+            let forged = jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(&key),
+            )
+            .expect("encode");
+            assert!(keys.decode_access(&forged).is_err());
+        }
+        let mut raw = Hmac::<Sha256>::new_from_slice(master).expect("mac");
+        raw.update(b"s");
+        assert_ne!(
+            keys.digest("s"),
+            URL_SAFE_NO_PAD.encode(raw.finalize().into_bytes())
+        );
+    }
+
+    #[test]
+    fn without_a_master_nothing_is_issued_and_every_token_is_refused() {
+        let mut config = Config::from_map(
+            &[
+                ("TABLE_NAME", "t"),
+                ("MEDIA_BUCKET", "b"),
+                ("MAIL_FROM", "a@b.co"),
+                ("APP_BASE_URL", "http://x"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        )
+        .expect("config without a secret");
+        config.jwt_secret.clear();
+        let none = TokenKeys::new(&config);
+        let now = crate::time::now_epoch();
+        assert!(none.issue_access("U1", 0, Role::User, now).is_err());
+        // A token made with a key derived from an empty master is no way in.
+        let empty_derived = derive(b"", ACCESS_TOKEN_LABEL).expect("key");
+        let claims = Claims {
+            sub: "U1".into(),
+            tv: 0,
+            role: Role::Root,
+            iat: now,
+            exp: now + 600,
+        };
+        let forged = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&empty_derived),
+        )
+        .expect("encode");
+        assert!(none.decode_access(&forged).is_err());
+        assert!(none
+            .decode_access(
+                &keys()
+                    .issue_access("U1", 0, Role::User, now)
+                    .expect("issue")
+            )
+            .is_err());
+        assert_eq!(none.digest("s"), "");
     }
 
     #[test]

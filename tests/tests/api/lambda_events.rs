@@ -204,3 +204,73 @@ async fn fanout_function_stores_a_notification_from_a_dynamodb_stream_event() {
         "{answer}"
     );
 }
+
+/// Creates a Secrets Manager secret in moto (its JSON API, as the SDK would call it).
+async fn create_secret(name: &str, value: &str) {
+    let answer = reqwest::Client::new()
+        .post(api_tests::moto_url())
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "secretsmanager.CreateSecret")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(serde_json::json!({ "Name": name, "SecretString": value }).to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateSecret: {e}"));
+    assert!(
+        answer.status().is_success(),
+        "CreateSecret: {}",
+        answer.status()
+    );
+}
+
+/// An authenticated `GET /api/users/profile` as API Gateway sends it.
+fn profile_event(token: &str) -> Value {
+    let mut event = fixture("http-follow-followers.json");
+    event["rawPath"] = "/api/users/profile".into();
+    event["rawQueryString"] = "".into();
+    event["routeKey"] = "ANY /api/users/{proxy+}".into();
+    event["requestContext"]["http"]["path"] = "/api/users/profile".into();
+    event["requestContext"]["routeKey"] = "ANY /api/users/{proxy+}".into();
+    event["headers"]["authorization"] = format!("Bearer {token}").into();
+    event["queryStringParameters"] = serde_json::json!({});
+    event["pathParameters"] = serde_json::json!({ "proxy": "profile" });
+    event
+}
+
+#[tokio::test]
+async fn a_function_reads_its_jwt_secret_from_secrets_manager_at_start_up() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    // The same master the suite's apps use, kept in a secret instead of the environment.
+    let secret = format!("insta/jwt-{}", unique_name("s"));
+    create_secret(&secret, api_tests::TEST_JWT_SECRET).await;
+    let runtime = FakeRuntime::function_with_env(
+        "users",
+        &[("JWT_SECRET", None), ("JWT_SECRET_ID", Some(&secret))],
+    )
+    .await;
+    let answer = runtime
+        .invoke(profile_event(&user.access_token))
+        .await
+        .unwrap_or_default();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(body(&answer)["data"]["_id"], user.id.as_str());
+
+    // Health never sees a token: it starts with neither variable.
+    let health = FakeRuntime::function_with_env("health", &[("JWT_SECRET", None)]).await;
+    let alive = health
+        .invoke(fixture("http-alive.json"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(alive["statusCode"], 200, "{alive}");
+    // ...and a function without the secret refuses every token rather than trusting one.
+    let blind = FakeRuntime::function_with_env("users", &[("JWT_SECRET", None)]).await;
+    let refused = blind
+        .invoke(profile_event(&user.access_token))
+        .await
+        .unwrap_or_default();
+    assert_eq!(refused["statusCode"], 401, "{refused}");
+}

@@ -203,5 +203,34 @@ fn each_function_links_the_sdk_clients_its_lambda_may_use() {
             mails,
             "{id}: the ses feature ({shared_line}) and the ses:SendEmail policy disagree"
         );
+        // The JWT master secret: read at start-up by exactly the functions built to, with
+        // GetSecretValue on that one secret; never resolved into anyone's environment.
+        let variables = &lambda["Properties"]["Environment"]["Variables"];
+        let reads_secret = !variables["JWT_SECRET_ID"].is_null();
+        assert!(
+            variables["JWT_SECRET"].is_null(),
+            "{id}: JWT_SECRET in the environment"
+        );
+        assert_eq!(
+            shared_line.contains("\"secrets\""),
+            reads_secret,
+            "{id}: the secrets feature ({shared_line}) and JWT_SECRET_ID disagree"
+        );
+        assert_eq!(
+            policies.contains("secretsmanager:GetSecretValue"),
+            reads_secret,
+            "{id}: GetSecretValue without JWT_SECRET_ID, or the reverse"
+        );
+        if reads_secret {
+            assert!(
+                policies.contains(":secret:${JwtSecretName}-*"),
+                "{id}: GetSecretValue must name the JWT secret only: {policies}"
+            );
+        }
     }
+    let globals = serde_yaml::to_string(&template()["Globals"]).unwrap_or_default();
+    assert!(
+        !globals.contains("JWT_SECRET"),
+        "Globals must not carry the secret: {globals}"
+    );
 }
