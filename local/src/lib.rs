@@ -17,18 +17,33 @@ pub fn app(mut state: AppState) -> Router {
     state.mailer = state.mailer.with_outbox(outbox.clone());
     let routes = Router::new()
         .merge(ses::router(outbox))
-        .merge(auth::router(state.clone()))
-        .merge(health::router(state.clone()))
-        .merge(users::router(state.clone()))
-        .merge(follow::router(state.clone()))
-        .merge(search_history::router(state.clone()))
-        .merge(uploads::router(state.clone()))
-        .merge(posts::router(state.clone()))
-        .merge(comments::router(state.clone()))
-        .merge(messages::router(state.clone()))
-        .merge(stories::router(state.clone()))
-        .merge(notifications::router(state.clone()))
-        .merge(admin::router(state.clone()));
+        .merge(as_function("auth", auth::router(state.clone())))
+        .merge(as_function("health", health::router(state.clone())))
+        .merge(as_function("users", users::router(state.clone())))
+        .merge(as_function("follow", follow::router(state.clone())))
+        .merge(as_function(
+            "search-history",
+            search_history::router(state.clone()),
+        ))
+        .merge(as_function("uploads", uploads::router(state.clone())))
+        .merge(as_function("posts", posts::router(state.clone())))
+        .merge(as_function("comments", comments::router(state.clone())))
+        .merge(as_function("messages", messages::router(state.clone())))
+        .merge(as_function("stories", stories::router(state.clone())))
+        .merge(as_function(
+            "notifications",
+            notifications::router(state.clone()),
+        ))
+        .merge(as_function("admin", admin::router(state.clone())));
     // The docs router answers its own 404s; merged without it, unknown paths get the shared fallback.
     shared::http::service(routes.merge(docs::routes()), &state.config)
+}
+
+/// `router`'s AWS calls belong to the Lambda `function` (`shared::calls`, for the IAM test).
+fn as_function(function: &'static str, router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            shared::calls::as_function(function, next.run(request))
+        },
+    ))
 }

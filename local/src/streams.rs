@@ -271,7 +271,7 @@ async fn deliver(state: &AppState, poller: &StreamPoller, mut batch: Vec<Value>)
 /// record's sequence number, if any.
 pub async fn invoke(state: &AppState, batch: &[Value]) -> Result<Option<String>, BoxError> {
     let event = serde_json::from_value(json!({ "Records": batch }))?;
-    let response = fanout::handle(state, event).await;
+    let response = shared::calls::as_function("fanout", fanout::handle(state, event)).await;
     Ok(response
         .batch_item_failures
         .into_iter()

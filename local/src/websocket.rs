@@ -401,7 +401,7 @@ async fn websocket(
             "multiValueQueryStringParameters": multi_query,
         }),
     );
-    let answer = ws::handle(&state, connect).await;
+    let answer = shared::calls::as_function("ws", ws::handle(&state, connect)).await;
     if !(200..300).contains(&answer.status_code) {
         let status = u16::try_from(answer.status_code).unwrap_or(500);
         let body = body_text(&answer).unwrap_or_default();
@@ -459,7 +459,7 @@ async fn websocket(
                 "requestContext": { "messageId": ulid::Ulid::new().to_string() },
             }),
         );
-        let answer = ws::handle(&state, message).await;
+        let answer = shared::calls::as_function("ws", ws::handle(&state, message)).await;
         if let Some(body) = body_text(&answer) {
             if sender.send(Message::text(body)).is_err() {
                 break;
@@ -485,7 +485,7 @@ async fn websocket(
             },
         }),
     );
-    ws::handle(&state, disconnect).await;
+    shared::calls::as_function("ws", ws::handle(&state, disconnect)).await;
     Ok(())
 }
 

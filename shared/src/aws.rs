@@ -7,6 +7,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::calls::CallRecorder;
 use crate::config::Config;
 use crate::db::conflicts::LostRaces;
 use crate::metrics::DdbCallCounter;
@@ -43,6 +44,9 @@ impl Clients {
     pub fn new(sdk: &SdkConfig, config: &Config) -> Self {
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
             .interceptor(DdbCallCounter)
+            .interceptor(CallRecorder {
+                service: "dynamodb",
+            })
             // A lost race (a transaction conflict) is retried, and soon: it is not an overload.
             .retry_classifier(LostRaces)
             .retry_config(
@@ -53,12 +57,17 @@ impl Clients {
             .build();
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(config.s3_force_path_style)
+            .interceptor(CallRecorder { service: "s3" })
             .build();
         Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
             s3: aws_sdk_s3::Client::from_conf(s3),
             #[cfg(feature = "ses")]
-            ses: aws_sdk_ses::Client::new(sdk),
+            ses: aws_sdk_ses::Client::from_conf(
+                aws_sdk_ses::config::Builder::from(sdk)
+                    .interceptor(CallRecorder { service: "ses" })
+                    .build(),
+            ),
         }
     }
 }
@@ -67,7 +76,13 @@ impl Clients {
 /// start-up only.
 #[cfg(feature = "secrets")]
 pub async fn secret_string(sdk: &SdkConfig, id: &str) -> Result<String, String> {
-    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let client = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(sdk)
+            .interceptor(crate::calls::CallRecorder {
+                service: "secretsmanager",
+            })
+            .build(),
+    );
     let out = client
         .get_secret_value()
         .secret_id(id)

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod aws;
+pub mod calls;
 pub mod cascade;
 pub mod comments;
 pub mod config;

@@ -271,6 +271,9 @@ mod management {
     pub fn client(sdk: &SdkConfig, endpoint: &str) -> Option<Client> {
         let conf = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
             .endpoint_url(endpoint)
+            .interceptor(crate::calls::CallRecorder {
+                service: "execute-api",
+            })
             .build();
         Some(Client::from_conf(conf))
     }

@@ -10,6 +10,7 @@ mod faults;
 mod follow;
 mod hardening;
 mod health;
+mod iam;
 mod lambda_events;
 mod live_clients;
 mod mail_inbox;
