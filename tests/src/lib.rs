@@ -566,3 +566,47 @@ impl WsClient {
         while self.next_frame(Duration::from_secs(2)).await.is_some() {}
     }
 }
+
+/// A DynamoDB stream record as Lambda hands it to the fanout function (`eventName` INSERT,
+/// MODIFY or REMOVE; `image` in DynamoDB JSON, its `PK` and `SK` the record's keys): the new
+/// image for an INSERT or MODIFY, the old one for a REMOVE.
+pub fn stream_record(event_name: &str, sequence: u64, image: Value) -> Value {
+    let keys = serde_json::json!({ "PK": image["PK"].clone(), "SK": image["SK"].clone() });
+    let mut change = serde_json::json!({
+        "ApproximateCreationDateTime": 1764583200,
+        "Keys": keys,
+        "SequenceNumber": sequence.to_string(),
+        "SizeBytes": 200,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    });
+    let side = if event_name == "REMOVE" {
+        "OldImage"
+    } else {
+        "NewImage"
+    };
+    change[side] = image;
+    serde_json::json!({
+        "eventID": ulid::Ulid::new().to_string(),
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/insta-test/stream/2026-12-01T09:00:00.000",
+        "dynamodb": change,
+    })
+}
+
+/// A post item's image in DynamoDB JSON (what a post INSERT record carries).
+pub fn post_image(post_id: &str, author_id: &str, caption: &str) -> Value {
+    serde_json::json!({
+        "PK": { "S": format!("POST#{post_id}") },
+        "SK": { "S": "POST" },
+        "postId": { "S": post_id },
+        "authorId": { "S": author_id },
+        "caption": { "S": caption },
+        "mediaKey": { "S": format!("posts/{author_id}/{post_id}.jpg") },
+        "mediaType": { "S": "image" },
+        "createdAt": { "S": "2026-12-01T10:00:00.000Z" },
+        "updatedAt": { "S": "2026-12-01T10:00:00.000Z" },
+    })
+}

@@ -35,9 +35,10 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::result::SdkError;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -49,7 +50,68 @@ pub struct Db {
     feed_day_marked: Arc<Mutex<String>>,
 }
 
+/// BatchWriteItem calls in flight at once (a post's fan-out, a clean-up).
+const WRITE_PARALLELISM: usize = 8;
+
 impl Db {
+    /// Deletes items by key (absent ones are no error), 25 per BatchWriteItem, in parallel.
+    pub async fn delete_keys(&self, entries: &[keys::Key]) -> crate::error::ApiResult<()> {
+        let requests = entries
+            .iter()
+            .map(|key| {
+                aws_sdk_dynamodb::types::DeleteRequest::builder()
+                    .set_key(Some(key.to_item()))
+                    .build()
+                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write_all(requests).await
+    }
+
+    /// Every request, 25 per BatchWriteItem, `WRITE_PARALLELISM` calls at once; unprocessed
+    /// items are retried with a growing pause, and an error is answered if some remain (the
+    /// stream then retries the record).
+    pub(crate) async fn write_all(
+        &self,
+        requests: Vec<WriteRequest>,
+    ) -> crate::error::ApiResult<()> {
+        let chunks: Vec<Vec<WriteRequest>> =
+            requests.chunks(25).map(<[WriteRequest]>::to_vec).collect();
+        stream::iter(chunks.into_iter().map(|chunk| self.write_chunk(chunk)))
+            .buffer_unordered(WRITE_PARALLELISM)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn write_chunk(&self, mut pending: Vec<WriteRequest>) -> crate::error::ApiResult<()> {
+        for attempt in 0..8u64 {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut pending))
+                .send()
+                .await?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+        }
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::ApiError::Unavailable {
+                detail: "batch write left unprocessed items".into(),
+            })
+        }
+    }
+
     /// One item by key, strongly consistent, decoded into its record type.
     pub async fn get_record<T: serde::de::DeserializeOwned>(
         &self,

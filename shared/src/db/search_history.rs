@@ -1,7 +1,6 @@
 //! Search history: `USER#<id>` / `SEARCHHIST#<ulid>`, newest last in the partition, read newest
 //! first, capped at `SEARCH_HISTORY_CAP` entries per user (the oldest are trimmed on add).
 
-use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
@@ -127,44 +126,5 @@ impl Db {
             .partition_keys(user_id, keys::SEARCH_HISTORY_PREFIX)
             .await?;
         self.delete_keys(&entries).await
-    }
-
-    /// Deletes items by key, 25 per BatchWriteItem, retrying unprocessed ones.
-    pub async fn delete_keys(&self, item_keys: &[Key]) -> ApiResult<()> {
-        for chunk in item_keys.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|key| {
-                    DeleteRequest::builder()
-                        .set_key(Some(key.to_item()))
-                        .build()
-                        .map(|delete| WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<_, _>>()?;
-            for attempt in 0..8u64 {
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut pending))
-                    .send()
-                    .await?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-            }
-            if !pending.is_empty() {
-                return Err(ApiError::Unavailable {
-                    detail: "batch delete left unprocessed items".into(),
-                });
-            }
-        }
-        Ok(())
     }
 }

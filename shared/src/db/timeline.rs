@@ -4,18 +4,15 @@
 //! follows, so the timeline read knows which author lists to merge without another read).
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use super::keys::{self, Key};
 use super::listing::string_attr;
 use super::{is_condition_failed, n, s, Db, Item};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 /// An entry lives 30 days after its post was made (DynamoDB's TTL deletes it; reads skip it
 /// before that).
 pub const TIMELINE_ENTRY_TTL_SECONDS: i64 = 30 * 24 * 3600;
-/// BatchWriteItem calls in flight at once while fanning out one post.
-const WRITE_PARALLELISM: usize = 8;
 
 /// The `ttl` of a post's entries: its ULID's time + 30 days (None for an id that is no ULID).
 pub fn entry_expiry(post_id: &str) -> Option<i64> {
@@ -51,61 +48,6 @@ impl Db {
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.write_all(requests).await
-    }
-
-    /// Deletes timeline entries by key (absent ones are no error), 25 per call, in parallel.
-    pub async fn delete_timeline_entries(&self, entries: &[Key]) -> ApiResult<()> {
-        let requests = entries
-            .iter()
-            .map(|key| {
-                aws_sdk_dynamodb::types::DeleteRequest::builder()
-                    .set_key(Some(key.to_item()))
-                    .build()
-                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        self.write_all(requests).await
-    }
-
-    /// Every request, 25 per BatchWriteItem, `WRITE_PARALLELISM` calls at once; unprocessed
-    /// items are retried with a growing pause, and an error is answered if some remain (the
-    /// stream then retries the record).
-    async fn write_all(&self, requests: Vec<WriteRequest>) -> ApiResult<()> {
-        let chunks: Vec<Vec<WriteRequest>> =
-            requests.chunks(25).map(<[WriteRequest]>::to_vec).collect();
-        stream::iter(chunks.into_iter().map(|chunk| self.write_chunk(chunk)))
-            .buffer_unordered(WRITE_PARALLELISM)
-            .try_collect::<Vec<()>>()
-            .await?;
-        Ok(())
-    }
-
-    async fn write_chunk(&self, mut pending: Vec<WriteRequest>) -> ApiResult<()> {
-        for attempt in 0..8u64 {
-            if pending.is_empty() {
-                return Ok(());
-            }
-            if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
-            }
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, std::mem::take(&mut pending))
-                .send()
-                .await?;
-            pending = out
-                .unprocessed_items
-                .and_then(|mut u| u.remove(&self.table))
-                .unwrap_or_default();
-        }
-        if pending.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Unavailable {
-                detail: "batch write left unprocessed items".into(),
-            })
-        }
     }
 
     /// The newest `limit` entries of `owner`'s timeline older than `before` (a post ULID),

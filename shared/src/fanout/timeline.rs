@@ -42,7 +42,7 @@ pub async fn apply(state: &AppState, change: &Change) -> ApiResult<()> {
         (Source::Profile, ChangeKind::Remove) => {
             let user = change.required("id")?;
             let entries = state.db.timeline_entry_keys(&user, None).await?;
-            state.db.delete_timeline_entries(&entries).await
+            state.db.delete_keys(&entries).await
         }
         _ => Ok(()),
     }
@@ -100,7 +100,7 @@ async fn post_removed(state: &AppState, change: &Change) -> ApiResult<()> {
         .iter()
         .map(|owner| keys::timeline_entry(owner, &post_id))
         .collect();
-    state.db.delete_timeline_entries(&entries).await
+    state.db.delete_keys(&entries).await
 }
 
 /// A new follow (or an accepted request) copies the followee's newest posts in, so the
@@ -152,7 +152,7 @@ async fn unfollowed(state: &AppState, change: &Change) -> ApiResult<()> {
         .db
         .timeline_entry_keys(&follower, Some(&followee))
         .await?;
-    state.db.delete_timeline_entries(&entries).await
+    state.db.delete_keys(&entries).await
 }
 
 fn number(image: Option<&Item>, name: &str) -> i64 {

@@ -1188,36 +1188,6 @@ fn edge_item(follower: &str, followee: &str, following: bool) -> shared::db::Ite
     item
 }
 
-/// A post INSERT record as Lambda delivers it.
-fn post_insert_record(post_id: &str, author_id: &str) -> Value {
-    let image = json!({
-        "PK": { "S": format!("POST#{post_id}") },
-        "SK": { "S": "POST" },
-        "postId": { "S": post_id },
-        "authorId": { "S": author_id },
-        "caption": { "S": "fan-out bench" },
-        "mediaKey": { "S": format!("posts/{author_id}/{post_id}.jpg") },
-        "mediaType": { "S": "image" },
-        "createdAt": { "S": "2026-12-01T12:00:00.000Z" },
-        "updatedAt": { "S": "2026-12-01T12:00:00.000Z" },
-    });
-    json!({
-        "eventID": ulid::Ulid::new().to_string(),
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/bench/stream/2026-12-01T12:00:00.000",
-        "dynamodb": {
-            "Keys": { "PK": image["PK"].clone(), "SK": image["SK"].clone() },
-            "NewImage": image,
-            "SequenceNumber": "1",
-            "SizeBytes": 200,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        },
-    })
-}
-
 /// Polls `user`'s timeline until it lists something (bounded); answers the last round trips.
 async fn settled_timeline(stack: &Stack, token: &str) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -1330,7 +1300,7 @@ async fn timeline_scale(stack: &Stack) {
         .await;
         let post_id = ulid::Ulid::new().to_string();
         let event = serde_json::from_value(
-            json!({ "Records": [post_insert_record(&post_id, &author_id)] }),
+            json!({ "Records": [api_tests::stream_record("INSERT", 1, api_tests::post_image(&post_id, &author_id, "fan-out bench"))] }),
         )
         .unwrap_or_else(|e| panic!("event: {e}"));
         let started = Instant::now();

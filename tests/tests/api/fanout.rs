@@ -13,9 +13,6 @@ use crate::notifications::{listed_becomes, unread_becomes, unread_notifications}
 use crate::posts_support::*;
 use crate::social_support::*;
 
-const STREAM_ARN: &str =
-    "arn:aws:dynamodb:us-east-1:123456789012:table/insta-test/stream/2026-12-01T09:00:00.000";
-
 /// A post-like stream record as Lambda delivers it; `user_id` as given (a poison one is not a
 /// string).
 fn like_record(name: &str, sequence: u64, post_id: &str, user_id: Value) -> Value {
@@ -24,10 +21,6 @@ fn like_record(name: &str, sequence: u64, post_id: &str, user_id: Value) -> Valu
         .and_then(Value::as_str)
         .unwrap_or("poison")
         .to_string();
-    let keys = json!({
-        "PK": { "S": format!("POST#{post_id}") },
-        "SK": { "S": format!("LIKE#{user}") },
-    });
     let image = json!({
         "PK": { "S": format!("POST#{post_id}") },
         "SK": { "S": format!("LIKE#{user}") },
@@ -35,28 +28,7 @@ fn like_record(name: &str, sequence: u64, post_id: &str, user_id: Value) -> Valu
         "userId": user_id,
         "createdAt": { "S": "2026-12-01T10:00:00.000Z" },
     });
-    let mut dynamodb = json!({
-        "ApproximateCreationDateTime": 1764583200,
-        "Keys": keys,
-        "SequenceNumber": sequence.to_string(),
-        "SizeBytes": 200,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    });
-    let side = if name == "REMOVE" {
-        "OldImage"
-    } else {
-        "NewImage"
-    };
-    dynamodb[side] = image;
-    json!({
-        "eventID": ulid::Ulid::new().to_string(),
-        "eventName": name,
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": STREAM_ARN,
-        "dynamodb": dynamodb,
-    })
+    api_tests::stream_record(name, sequence, image)
 }
 
 fn like_of(name: &str, sequence: u64, post_id: &str, fan: &TestUser) -> Value {
@@ -251,22 +223,7 @@ fn message_record(conversation: &str, from: &TestUser, to: &TestUser, content: &
     });
     image["PK"] = keys["PK"].clone();
     image["SK"] = keys["SK"].clone();
-    json!({
-        "eventID": ulid::Ulid::new().to_string(),
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": STREAM_ARN,
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1764583200,
-            "Keys": keys,
-            "NewImage": image,
-            "SequenceNumber": "300",
-            "SizeBytes": 300,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        },
-    })
+    api_tests::stream_record("INSERT", 300, image)
 }
 
 #[tokio::test]

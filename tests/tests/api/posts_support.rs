@@ -191,45 +191,40 @@ pub async fn posts_app_with(change: impl FnOnce(&mut shared::Config)) -> (TestAp
 pub const STREAM_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(25);
 
-/// Waits (bounded) until `user`'s timeline (its first 100 posts) lists exactly `expected`,
-/// newest first; answers that page.
-pub async fn timeline_becomes(app: &TestApp, user: &TestUser, expected: &[String]) -> TestResponse {
+/// Polls `user`'s timeline (its first 100 posts) until `done` holds for its post ids, within
+/// `STREAM_WAIT`; answers that page.
+async fn timeline_until(
+    app: &TestApp,
+    user: &TestUser,
+    wanted: &str,
+    done: impl Fn(&[String]) -> bool,
+) -> TestResponse {
     let deadline = std::time::Instant::now() + STREAM_WAIT;
     loop {
         let page = app
             .get("/api/posts/timeline?limit=100", Some(&user.access_token))
             .await;
         page.expect(200);
-        if post_ids(&page) == expected {
+        if done(&post_ids(&page)) {
             return page;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the timeline listed {:?}, expected {expected:?} within {STREAM_WAIT:?}",
+            "the timeline listed {:?}; wanted {wanted} within {STREAM_WAIT:?}",
             post_ids(&page)
         );
         tokio::time::sleep(STREAM_POLL).await;
     }
 }
 
-/// Waits (bounded) until `post_id` is in `user`'s timeline (its first 100 posts).
+/// Waits until `user`'s timeline lists exactly `expected`, newest first; answers that page.
+pub async fn timeline_becomes(app: &TestApp, user: &TestUser, expected: &[String]) -> TestResponse {
+    timeline_until(app, user, &format!("{expected:?}"), |ids| ids == expected).await
+}
+
+/// Waits until `post_id` is in `user`'s timeline.
 pub async fn timeline_shows(app: &TestApp, user: &TestUser, post_id: &str) {
-    let deadline = std::time::Instant::now() + STREAM_WAIT;
-    loop {
-        let page = app
-            .get("/api/posts/timeline?limit=100", Some(&user.access_token))
-            .await;
-        page.expect(200);
-        if post_ids(&page).iter().any(|id| id == post_id) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{post_id} did not reach the timeline within {STREAM_WAIT:?}: {}",
-            page.body
-        );
-        tokio::time::sleep(STREAM_POLL).await;
-    }
+    timeline_until(app, user, post_id, |ids| ids.iter().any(|id| id == post_id)).await;
 }
 
 /// The post ids of the entries stored in `owner`'s timeline partition (only `author`'s when

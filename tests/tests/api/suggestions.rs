@@ -13,9 +13,6 @@ use shared::db::Item;
 use crate::posts_support::*;
 use crate::social_support::*;
 
-const STREAM_ARN: &str =
-    "arn:aws:dynamodb:us-east-1:123456789012:table/insta-test/stream/2026-12-01T09:00:00.000";
-
 fn ids_of(response: &TestResponse) -> Vec<String> {
     response
         .data()
@@ -109,10 +106,6 @@ async fn recent_follows_become(app: &TestApp, user: &TestUser, followees: &[&str
 
 /// The follow edge `follower -> followee` minted as `edge_id`, as a Lambda stream record.
 fn edge_record(name: &str, sequence: u64, follower: &str, followee: &str, edge_id: &str) -> Value {
-    let keys = json!({
-        "PK": { "S": format!("USER#{follower}") },
-        "SK": { "S": format!("FOLLOWING#{followee}") },
-    });
     let image = json!({
         "PK": { "S": format!("USER#{follower}") },
         "SK": { "S": format!("FOLLOWING#{followee}") },
@@ -122,28 +115,7 @@ fn edge_record(name: &str, sequence: u64, follower: &str, followee: &str, edge_i
         "followeeId": { "S": followee },
         "createdAt": { "S": "2026-12-01T10:00:00.000Z" },
     });
-    let mut dynamodb = json!({
-        "ApproximateCreationDateTime": 1764583200,
-        "Keys": keys,
-        "SequenceNumber": sequence.to_string(),
-        "SizeBytes": 200,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    });
-    let side = if name == "REMOVE" {
-        "OldImage"
-    } else {
-        "NewImage"
-    };
-    dynamodb[side] = image;
-    json!({
-        "eventID": ulid::Ulid::new().to_string(),
-        "eventName": name,
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": STREAM_ARN,
-        "dynamodb": dynamodb,
-    })
+    api_tests::stream_record(name, sequence, image)
 }
 
 async fn invoke(app: &TestApp, batch: &[Value]) {

@@ -5,7 +5,7 @@
 //! nothing twice. Every wait is bounded (`STREAM_WAIT`).
 
 use api_tests::{TestApp, TestUser};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::posts_support::*;
 use crate::social_support::*;
@@ -221,37 +221,6 @@ async fn a_large_account_is_merged_at_read_time_instead_of_fanned_out() {
     follows_large_becomes(&app, &fans[2], &star, false).await;
 }
 
-/// A post INSERT as Lambda delivers it.
-fn post_insert(sequence: u64, post_id: &str, author: &str) -> Value {
-    let image = json!({
-        "PK": { "S": format!("POST#{post_id}") },
-        "SK": { "S": "POST" },
-        "postId": { "S": post_id },
-        "authorId": { "S": author },
-        "caption": { "S": "replayed" },
-        "mediaKey": { "S": format!("posts/{author}/{post_id}.jpg") },
-        "mediaType": { "S": "image" },
-        "createdAt": { "S": "2026-12-01T10:00:00.000Z" },
-        "updatedAt": { "S": "2026-12-01T10:00:00.000Z" },
-    });
-    json!({
-        "eventID": ulid::Ulid::new().to_string(),
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-12-01T09:00:00.000",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1764583200,
-            "Keys": { "PK": image["PK"].clone(), "SK": image["SK"].clone() },
-            "NewImage": image,
-            "SequenceNumber": sequence.to_string(),
-            "SizeBytes": 120,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        },
-    })
-}
-
 #[tokio::test]
 async fn a_replayed_post_record_writes_each_entry_once() {
     let (app, _slot) = posts_app().await;
@@ -262,7 +231,11 @@ async fn a_replayed_post_record_writes_each_entry_once() {
     timeline_becomes(&app, &follower, std::slice::from_ref(&post)).await;
 
     // The same record again, twice in one batch and once more alone: still one entry each.
-    let record = post_insert(1, &post, &author.id);
+    let record = api_tests::stream_record(
+        "INSERT",
+        1,
+        api_tests::post_image(&post, &author.id, "replayed"),
+    );
     for batch in [vec![record.clone(), record.clone()], vec![record]] {
         let failed = local::streams::invoke(&app.state, &batch)
             .await
