@@ -36,14 +36,14 @@ export_aws_env "$port"
 
 step "cargo test"
 # Every AWS call the suite makes is logged per function, then held against template.yaml's IAM
-# policies (tests/tests/api/iam.rs).
+# policies (tests/src/iam.rs, run by the iam_check binary).
 mkdir -p .local
 export AWS_CALL_LOG="$PWD/.local/aws-calls.log"
 rm -f "$AWS_CALL_LOG"
 cargo test --workspace -- --test-threads "${TEST_THREADS:-8}"
 
 step "IAM: every recorded AWS call is granted by its function's policy"
-cargo test -p api-tests --test api -- --ignored --exact iam::every_recorded_aws_call_is_granted_by_its_functions_policy
+cargo run -q -p api-tests --bin iam_check
 unset AWS_CALL_LOG
 
 step "schemathesis against docs/openapi.yaml on the local stack (local/scripts/fuzz.sh)"

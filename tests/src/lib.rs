@@ -2,6 +2,7 @@
 //! moto, and typed helpers speak to it over real HTTP.
 
 pub mod browser;
+pub mod iam;
 pub mod idp;
 pub mod lambda;
 
