@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Schema fuzzing: schemathesis generates requests from docs/openapi.yaml against the local stack
-# (the `local` binary on a free port), once with a signed-in user's bearer token and once
-# anonymously, and checks that no answer is a server error and that every answer matches its
-# documented schema. Non-zero on any failure, or when fewer than FUZZ_MIN_CASES cases ran.
+# (the `local` binary on a free port), once with a signed-in user's bearer token, once
+# anonymously and once as root on the admin routes, and checks that no answer is a server error
+# and that every answer matches its documented schema. Non-zero on any failure, or when fewer than FUZZ_MIN_CASES cases ran.
 #
 # Uses the moto of AWS_ENDPOINT_URL when it is set (make test calls this with its moto running),
 # else starts a private one. Tunables: FUZZ_EXAMPLES (per operation and phase), FUZZ_MAX_TIME
@@ -72,24 +72,37 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 
-# A signed-in user for the authenticated run.
-token=$("$VENV/bin/python" - "$base" <<'PY'
-import json, sys, time, urllib.request
-base = sys.argv[1]
-name = f"fuzz_{int(time.time() * 1000)}"
+# sign_in NAME [--register]: registers (with --register) and signs in NAME; prints its token.
+sign_in() {
+  "$VENV/bin/python" - "$base" "$@" <<'PY'
+import json, sys, urllib.request
+base, name = sys.argv[1], sys.argv[2]
 password = "Fuzz-secret-1!"
 def post(path, body):
     request = urllib.request.Request(base + path, json.dumps(body).encode(),
                                      {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as answer:
         return json.load(answer)
-post("/api/auth/register", {"email": f"{name}@example.com", "username": name,
-                            "password": password, "confirmPassword": password,
-                            "fullName": "Fuzz User"})
+if "--register" in sys.argv:
+    post("/api/auth/register", {"email": f"{name}@example.com", "username": name,
+                                "password": password, "confirmPassword": password,
+                                "fullName": "Fuzz User"})
 print(post("/api/auth/login", {"email": f"{name}@example.com", "password": password})
       ["data"]["accessToken"])
 PY
-)
+}
+
+# A signed-in user for the authenticated run, and a root for the admin run (granted as an
+# operator would, with admin-cli), so the admin routes' real answers meet their schemas.
+stamp=$(date +%s%N)
+token=$(sign_in "fuzz_$stamp" --register)
+sign_in "fuzzroot_$stamp" --register >/dev/null
+ADMIN_CLI="${CARGO_TARGET_DIR:-target}/debug/admin-cli"
+if [ ! -x "$ADMIN_CLI" ]; then
+  cargo build --package admin-cli --bin admin-cli
+fi
+"$ADMIN_CLI" grant-root --email "fuzzroot_$stamp@example.com" >.local/fuzz/grant-root.log 2>&1
+root_token=$(sign_in "fuzzroot_$stamp")
 
 # run NAME [schemathesis options...]: one run, its output in .local/fuzz/NAME.txt; answers the
 # number of generated cases in CASES.
@@ -130,8 +143,13 @@ run authenticated -H "Authorization: Bearer $token" \
 authenticated=$CASES
 run anonymous || failed=1
 anonymous=$CASES
-total=$((authenticated + anonymous))
-printf '\nschemathesis: %s cases authenticated + %s anonymous = %s\n' "$authenticated" "$anonymous" "$total"
+# Root on the admin routes: the directory, reports and audit lists answer 200 with real items.
+# (Deleting or editing its own account is refused, so the run keeps its token.)
+run admin -H "Authorization: Bearer $root_token" --include-path-regex '^/api/admin/' \
+  --max-time 45 || failed=1
+admin=$CASES
+total=$((authenticated + anonymous + admin))
+printf '\nschemathesis: %s cases authenticated + %s anonymous + %s admin = %s\n' "$authenticated" "$anonymous" "$admin" "$total"
 if [ "$total" -lt "$MIN_CASES" ]; then
   echo "fewer than $MIN_CASES cases ran" >&2
   failed=1
