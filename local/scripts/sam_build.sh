@@ -32,3 +32,4 @@ if [ "$built" -ne "$expected" ]; then
   exit 1
 fi
 echo "sam build: $built arm64 bootstraps in .aws-sam/build in $(($(date +%s) - start)) s"
+local/scripts/lambda_sizes.sh --check

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use crate::auth::password::Hasher;
+#[cfg(feature = "social")]
 use crate::auth::social::Social;
 use crate::auth::tokens::TokenKeys;
 use crate::aws::{self, Clients};
@@ -23,6 +24,7 @@ pub struct AppState {
     /// Bounded password hashing (`HASH_CONCURRENCY`, `HASH_QUEUE`).
     pub hasher: Hasher,
     /// Social sign-in providers, their cached keys and the HTTP client they share.
+    #[cfg(feature = "social")]
     pub social: Arc<Social>,
 }
 
@@ -74,6 +76,7 @@ impl AppState {
             media: Media::new(clients.s3, &config),
             tokens: TokenKeys::new(&config),
             hasher: Hasher::new(config.hash_concurrency, config.hash_queue),
+            #[cfg(feature = "social")]
             social: Arc::new(Social::new(&config.social)),
             config,
         }

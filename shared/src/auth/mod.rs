@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod extract;
 pub mod password;
+#[cfg(feature = "social")]
 pub mod social;
 pub mod tokens;
 

@@ -11,6 +11,9 @@ use crate::error::{ApiError, ApiResult};
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
 
 pub fn client() -> reqwest::Client {
+    // reqwest is built without a crypto provider of its own: it uses the process default,
+    // aws-lc-rs, the one the AWS SDK links. Installing twice is harmless (the first one stays).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(5))
