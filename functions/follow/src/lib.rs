@@ -122,12 +122,7 @@ async fn requests(
             }));
         }
     }
-    let total = match request.start {
-        shared::pagination::Start::Offset(offset) if !page.has_more => {
-            Some(u64::from(offset) + page.items.len() as u64)
-        }
-        _ => None,
-    };
+    let total = page.total_if_read_to_end();
     Ok(ok(
         "Follow requests retrieved successfully",
         page.pagination(total)

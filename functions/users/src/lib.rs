@@ -259,12 +259,7 @@ async fn blocked(
     let users = state.db.get_users(&ids).await?;
     let cards = UserCard::for_ids(&ids, &users, &state.media).await;
     // No counter is kept for blocks: the total is known only on the last offset page.
-    let total = match request.start {
-        shared::pagination::Start::Offset(offset) if !page.has_more => {
-            Some(u64::from(offset) + page.items.len() as u64)
-        }
-        _ => None,
-    };
+    let total = page.total_if_read_to_end();
     Ok(ok(
         "Blocked users retrieved successfully",
         page.pagination(total).list("users", cards, "totalUsers"),

@@ -27,9 +27,18 @@ pub struct Page {
     pub has_more: bool,
     pub next_cursor: Option<String>,
     pub request: PageRequest,
+    /// How many items the whole list holds, when this read saw all of them: an offset page
+    /// that reached the end (the skipped items included, even an offset past the end).
+    total_read: Option<u64>,
 }
 
 impl Page {
+    /// The list's exact size where no counter is kept: known only from an offset request
+    /// that read to the end (never `offset + items`, which overstates an offset past the end).
+    pub fn total_if_read_to_end(&self) -> Option<u64> {
+        self.total_read
+    }
+
     pub fn pagination(&self, total: Option<u64>) -> Pagination {
         Pagination::new(
             &self.request,
@@ -151,6 +160,10 @@ impl Db {
             }
         }
         let has_more = items.len() > skip + limit;
+        let total_read = match page.start {
+            Start::Offset(_) if !has_more => Some(items.len() as u64),
+            _ => None,
+        };
         let page_items: Vec<Item> = items.into_iter().skip(skip).take(limit).collect();
         let next_cursor = if has_more {
             page_items.last().map(|item| cursor_of(item, source))
@@ -162,6 +175,7 @@ impl Db {
             has_more,
             next_cursor,
             request: page.clone(),
+            total_read,
         })
     }
 

@@ -275,6 +275,19 @@ async fn private_accounts_take_requests_and_show_lists_only_to_followers() {
         .collect();
     assert_eq!(listed, vec![requester.id.as_str()]);
     assert!(requests.ddb_calls() <= 3, "auth + Query + BatchGet");
+    assert_eq!(requests.data()["pagination"]["totalRequests"], 1);
+    // An offset past the end still counts what is there (the fuzzer saw `offset` answered as
+    // the total: 786 requests for an offset of 786).
+    let past_the_end = app
+        .get(
+            "/api/follow/requests?offset=786",
+            Some(&owner.access_token),
+        )
+        .await;
+    past_the_end.expect(200);
+    assert_eq!(past_the_end.data()["requests"], json!([]));
+    assert_eq!(past_the_end.data()["pagination"]["totalRequests"], 1);
+    assert_eq!(past_the_end.data()["total"], 1);
 
     let accepted = app
         .post(
