@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Schema fuzzing: schemathesis generates requests from docs/openapi.yaml against the local stack
-# (the `local` binary on a free port), once with a signed-in user's bearer token, once
-# anonymously and once as root on the admin routes, and checks that no answer is a server error
+# (the `local` binary on a free port): a stateful run and a run of the other phases with a
+# signed-in user's bearer token, one anonymously and one as root on the admin routes, and checks that no answer is a server error
 # and that every answer matches its documented schema. Non-zero on any failure, or when fewer than FUZZ_MIN_CASES cases ran.
 #
 # Uses the moto of AWS_ENDPOINT_URL when it is set (make test calls this with its moto running),
 # else starts a private one. Tunables: FUZZ_EXAMPLES (per operation and phase), FUZZ_MAX_TIME
-# (seconds per run), FUZZ_WORKERS, FUZZ_SEED, FUZZ_MIN_CASES.
+# (seconds per run), FUZZ_STATEFUL_TIME (seconds of the stateful run), FUZZ_WORKERS, FUZZ_SEED, FUZZ_MIN_CASES.
 #
 # Left out: the Google, Apple and Facebook sign-in routes, which answer 501 by design where their
 # providers are not configured (tests/tests/api/social_signin.rs covers them against fake
@@ -17,6 +17,7 @@ source local/scripts/common.sh
 
 EXAMPLES=${FUZZ_EXAMPLES:-10}
 MAX_TIME=${FUZZ_MAX_TIME:-90}
+STATEFUL_TIME=${FUZZ_STATEFUL_TIME:-60}
 WORKERS=${FUZZ_WORKERS:-4}
 SEED=${FUZZ_SEED:-20261201}
 MIN_CASES=${FUZZ_MIN_CASES:-2000}
@@ -97,6 +98,10 @@ PY
 stamp=$(date +%s%N)
 token=$(sign_in "fuzz_$stamp" --register)
 sign_in "fuzzroot_$stamp" --register >/dev/null
+# Real objects around the fuzz user (a friend, posts, comments, a conversation, stories, a
+# report, a pending follow request), so operations on ids reach them through the list answers'
+# OpenAPI links instead of only ever answering 404.
+"$VENV/bin/python" local/scripts/fuzz_seed.py "$base" "fuzz_$stamp" "Fuzz-secret-1!"
 ADMIN_CLI="${CARGO_TARGET_DIR:-target}/debug/admin-cli"
 if [ ! -x "$ADMIN_CLI" ]; then
   cargo build --package admin-cli --bin admin-cli
@@ -114,7 +119,7 @@ run() {
   NO_COLOR=1 "$VENV/bin/python" local/scripts/schemathesis_cli.py run docs/openapi.yaml \
     --url "$base" \
     --checks not_a_server_error,response_schema_conformance \
-    --phases examples,coverage,fuzzing \
+    --phases "${PHASES:-examples,coverage,fuzzing}" \
     --max-examples "$EXAMPLES" \
     --max-time "$MAX_TIME" \
     --workers "$WORKERS" \
@@ -138,18 +143,27 @@ PY
 
 failed=0
 # Routes that end the token's validity are left to the anonymous run (there they answer 401).
+# First, while the seeded objects are as fuzz_seed.py left them, the stateful phase alone: it
+# follows the document's links from list and object answers into the operations on their ids.
+PHASES=stateful run stateful -H "Authorization: Bearer $token" \
+  --exclude-path /api/auth/invalidate-all-jwt-tokens --max-time "$STATEFUL_TIME" || failed=1
+stateful=$CASES
 run authenticated -H "Authorization: Bearer $token" \
   --exclude-path /api/auth/invalidate-all-jwt-tokens || failed=1
 authenticated=$CASES
-run anonymous || failed=1
+# Mostly 401s: a shorter run.
+run anonymous --max-time 60 || failed=1
 anonymous=$CASES
 # Root on the admin routes: the directory, reports and audit lists answer 200 with real items.
 # (Deleting or editing its own account is refused, so the run keeps its token.)
-run admin -H "Authorization: Bearer $root_token" --include-path-regex '^/api/admin/' \
-  --max-time 45 || failed=1
+PHASES=examples,coverage,fuzzing,stateful run admin -H "Authorization: Bearer $root_token" \
+  --include-path-regex '^/api/admin/' --max-time 45 || failed=1
 admin=$CASES
-total=$((authenticated + anonymous + admin))
-printf '\nschemathesis: %s cases authenticated + %s anonymous + %s admin = %s\n' "$authenticated" "$anonymous" "$admin" "$total"
+total=$((stateful + authenticated + anonymous + admin))
+printf '\nschemathesis: %s cases stateful + %s authenticated + %s anonymous + %s admin = %s\n' \
+  "$stateful" "$authenticated" "$anonymous" "$admin" "$total"
+"$VENV/bin/python" local/scripts/fuzz_coverage.py docs/openapi.yaml .local/fuzz/stateful.ndjson \
+  .local/fuzz/authenticated.ndjson .local/fuzz/admin.ndjson
 if [ "$total" -lt "$MIN_CASES" ]; then
   echo "fewer than $MIN_CASES cases ran" >&2
   failed=1
