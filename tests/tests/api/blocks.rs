@@ -73,10 +73,7 @@ async fn blocking_removes_follows_both_ways_and_hides_the_blocker() {
     assert!(list.data()["users"][0].get("email").is_none());
     assert_eq!(list.data()["pagination"]["totalUsers"], 1);
     let past_the_end = app
-        .get(
-            "/api/users/blocked?offset=50",
-            Some(&blocker.access_token),
-        )
+        .get("/api/users/blocked?offset=50", Some(&blocker.access_token))
         .await;
     past_the_end.expect(200);
     assert_eq!(past_the_end.data()["users"], json!([]));

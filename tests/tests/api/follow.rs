@@ -279,10 +279,7 @@ async fn private_accounts_take_requests_and_show_lists_only_to_followers() {
     // An offset past the end still counts what is there (the fuzzer saw `offset` answered as
     // the total: 786 requests for an offset of 786).
     let past_the_end = app
-        .get(
-            "/api/follow/requests?offset=786",
-            Some(&owner.access_token),
-        )
+        .get("/api/follow/requests?offset=786", Some(&owner.access_token))
         .await;
     past_the_end.expect(200);
     assert_eq!(past_the_end.data()["requests"], json!([]));
