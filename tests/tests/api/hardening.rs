@@ -327,31 +327,42 @@ async fn a_flood_of_logins_waits_for_a_bounded_hasher_and_overflow_is_a_503() {
         config.hash_queue = 2;
     })
     .await;
-    let logins = (0..16).map(|i| {
-        let app = &app;
-        async move {
-            app.login(&api_tests::unique_name(&format!("ghost{i}")), "guess")
-                .await
-        }
-    });
-    let answers = futures_util::future::join_all(logins).await;
+    // Each login reaches the hasher after three DynamoDB calls, which moto serialises, so the
+    // arrivals are spread out: a wave is 40 logins, and a second wave runs only if the first
+    // never filled the queue (80 failures stay inside the per-source budget of 100).
     let mut busy = 0;
-    for answer in &answers {
-        match answer.status.as_u16() {
-            401 => {}
-            503 => {
-                answer.expect(503);
-                assert!(retry_after(answer) >= 1);
-                busy += 1;
+    let mut served = 0;
+    for wave in 0..2 {
+        let logins = (0..40).map(|i| {
+            let app = &app;
+            async move {
+                app.login(
+                    &api_tests::unique_name(&format!("ghost{wave}_{i}")),
+                    "guess",
+                )
+                .await
             }
-            other => panic!("{other}: {}", answer.body),
+        });
+        for answer in futures_util::future::join_all(logins).await {
+            match answer.status.as_u16() {
+                401 => served += 1,
+                503 => {
+                    answer.expect(503);
+                    assert!(retry_after(&answer) >= 1);
+                    busy += 1;
+                }
+                other => panic!("{other}: {}", answer.body),
+            }
+        }
+        if busy > 0 {
+            break;
         }
     }
     assert!(
         busy > 0,
-        "16 concurrent hashes on 1 turn + 2 waiters: some must be refused"
+        "40 concurrent hashes on 1 turn + 2 waiters: some must be refused"
     );
-    assert!(busy < 16, "the turn and the waiters are served");
+    assert!(served > 0, "the turn and the waiters are served");
 
     // A reset token is checked before the new password is hashed: wrong tokens never queue.
     let resets = (0..16).map(|_| {
