@@ -6,6 +6,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::retry::RetryPartition;
 
 use crate::calls::CallRecorder;
 use crate::config::Config;
@@ -49,6 +50,10 @@ impl Clients {
             })
             // A lost race (a transaction conflict) is retried, and soon: it is not an overload.
             .retry_classifier(LostRaces)
+            // Its own retry quota (token bucket). By default every DynamoDB client of a process
+            // shares one: in the test binary, the fault tests that throttle every call on
+            // purpose drained it, and other apps' lost races then went unretried (a 503).
+            .retry_partition(RetryPartition::custom("dynamodb").build())
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(DYNAMODB_MAX_ATTEMPTS)

@@ -645,6 +645,23 @@ async fn a_transaction_that_lost_a_race_is_retried_and_counts_once() {
     // sender's budget) loses a race once: the send still lands, once.
     let conversation = conversation_between(&app, &fan, &author).await;
     let unread_before = unread_of(&app, &author).await;
+    // Just before, another app's calls, all throttled, spend its client's retry quota. Each
+    // client owns its quota (the SDK's default shares one per service across the process):
+    // with a shared one, this drained it and the race below went unretried, a 503.
+    let (noisy, noisy_proxy) = proxied_app().await;
+    let someone = noisy.signed_in_user().await;
+    noisy_proxy.mode.store(THROTTLE_ALL, Ordering::SeqCst);
+    let throttled = (0..40).map(|_| noisy.get("/api/users/profile", Some(&someone.access_token)));
+    for answer in futures_util::future::join_all(throttled).await {
+        answer.expect(503);
+    }
+    // 40 first attempts, and retries (5 tokens each) until a quota of 500 ran out.
+    let spent = noisy_proxy.throttled.load(Ordering::SeqCst);
+    assert!(
+        spent >= 40 + 500 / 5,
+        "{spent} throttled calls: the quota was not spent"
+    );
+
     proxy.mode.store(CONFLICT_ONCE, Ordering::SeqCst);
     send_text(&app, &fan, &author, &conversation, "raced")
         .await
