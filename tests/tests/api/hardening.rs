@@ -237,7 +237,7 @@ fn retry_after(response: &api_tests::TestResponse) -> u64 {
 
 /// Waits until at least `needed` seconds are left in the current fixed window of `window`
 /// seconds, so that a burst the test sends lands in one window.
-async fn fresh_window(window: i64, needed: i64) {
+pub(crate) async fn fresh_window(window: i64, needed: i64) {
     let now = shared::time::now_epoch();
     let left = window - now.rem_euclid(window);
     if left < needed {
