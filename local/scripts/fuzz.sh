@@ -75,22 +75,7 @@ done
 
 # sign_in NAME [--register]: registers (with --register) and signs in NAME; prints its token.
 sign_in() {
-  "$VENV/bin/python" - "$base" "$@" <<'PY'
-import json, sys, urllib.request
-base, name = sys.argv[1], sys.argv[2]
-password = "Fuzz-secret-1!"
-def post(path, body):
-    request = urllib.request.Request(base + path, json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.load(answer)
-if "--register" in sys.argv:
-    post("/api/auth/register", {"email": f"{name}@example.com", "username": name,
-                                "password": password, "confirmPassword": password,
-                                "fullName": "Fuzz User"})
-print(post("/api/auth/login", {"email": f"{name}@example.com", "password": password})
-      ["data"]["accessToken"])
-PY
+  "$VENV/bin/python" local/scripts/fuzz_seed.py "$base" sign-in "$@"
 }
 
 # A signed-in user for the authenticated run, and a root for the admin run (granted as an
@@ -101,7 +86,7 @@ sign_in "fuzzroot_$stamp" --register >/dev/null
 # Real objects around the fuzz user (a friend, posts, comments, a conversation, stories, a
 # report, a pending follow request), so operations on ids reach them through the list answers'
 # OpenAPI links instead of only ever answering 404.
-"$VENV/bin/python" local/scripts/fuzz_seed.py "$base" "fuzz_$stamp" "Fuzz-secret-1!"
+"$VENV/bin/python" local/scripts/fuzz_seed.py "$base" seed "fuzz_$stamp"
 ADMIN_CLI="${CARGO_TARGET_DIR:-target}/debug/admin-cli"
 if [ ! -x "$ADMIN_CLI" ]; then
   cargo build --package admin-cli --bin admin-cli

@@ -5,8 +5,9 @@ answers 404 to generated ids. With them, the ids come back in list answers (the 
 conversation list, the notification list...), and the OpenAPI `links` of docs/openapi.yaml and
 schemathesis' resource pool carry them into the operations that take them.
 
-usage: fuzz_seed.py BASE_URL FUZZ_USERNAME PASSWORD
-The fuzz user must exist and be signed in with PASSWORD. Prints nothing; fails loudly.
+usage: fuzz_seed.py BASE_URL seed NAME            seeds around NAME (which must exist)
+       fuzz_seed.py BASE_URL sign-in NAME [--register]  prints NAME's access token
+Every fuzz account has the same password. Fails loudly.
 """
 
 import json
@@ -16,7 +17,8 @@ import urllib.request
 import uuid
 import zlib
 
-base, fuzz_name, password = sys.argv[1:4]
+base, command, fuzz_name = sys.argv[1:4]
+password = "Fuzz-secret-1!"
 
 
 def png() -> bytes:
@@ -65,7 +67,7 @@ def call(method, path, token=None, body=None, files=None, fields=None):
 def register(name):
     call("POST", "/api/auth/register", body={
         "email": f"{name}@example.com", "username": name, "password": password,
-        "confirmPassword": password, "fullName": "Fuzz Friend"})
+        "confirmPassword": password, "fullName": "Fuzz User"})
     return sign_in(name)
 
 
@@ -73,6 +75,13 @@ def sign_in(name):
     token = call("POST", "/api/auth/login", body={"email": f"{name}@example.com", "password": password})["accessToken"]
     return token, call("GET", "/api/users/profile", token)["_id"]
 
+
+if command == "sign-in":
+    token, _ = register(fuzz_name) if "--register" in sys.argv[4:] else sign_in(fuzz_name)
+    print(token)
+    sys.exit(0)
+if command != "seed":
+    sys.exit(f"unknown command {command!r}")
 
 fuzz, fuzz_id = sign_in(fuzz_name)
 friend, friend_id = register(f"{fuzz_name}_fr")
